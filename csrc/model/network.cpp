@@ -1,0 +1,410 @@
+// litepose::Network: the LitePose graph over the operator layer.
+//
+// Load: parse and validate the model file, choose kernels for this CPU, pack
+// every weight once into the chosen kernels' layouts.
+// Forward: NCHW input -> NHWC activations through stem, four stages of
+// inverted residual blocks and the fusion deconv head -> NCHW outputs.
+//
+// Memory plan (static per input size, rebuilt only when h x w changes):
+//   in       h   x w   x 3        the input, NHWC
+//   a, b     h/2 x w/2 x stem     stem conv / stem depthwise outputs
+//   x[0..4]  stage outputs (x[0] = stem); all kept: the head reads x[0..4]
+//   e, d     largest expanded (hidden) tensor of any block, before/after dw
+//   r[0..2]  deconv outputs at 1/8, 1/4, 1/2
+//   t        depthwise scratch of the separable final layers
+//   o4, o2   NHWC outputs before the transpose to NCHW
+// Blocks after the first of each stage run in place on x[s+1]: the project
+// GEMM reads each residual element before it writes the same element.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <mutex>
+
+#include "litepose/model_file.h"
+#include "litepose/network.h"
+#include "ops/aligned.h"
+#include "ops/dispatch.h"
+#include "ops/ops.h"
+#include "ops/pack.h"
+
+namespace litepose {
+
+namespace {
+
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+struct Pointwise {  // 1x1 conv, packed for the GEMM kernel
+  ops::AlignedBuffer w;
+  size_t k = 0, n = 0;
+};
+struct Depthwise {
+  ops::AlignedBuffer w;
+  std::vector<float> bias;
+  size_t c = 0;
+  int k = 3, stride = 1;
+};
+struct Block {
+  std::string name;
+  Pointwise expand, project;
+  Depthwise dw;
+  bool residual = false;
+};
+struct DeconvLayer {
+  ops::AlignedBuffer w_refined, w_raw;
+  std::vector<float> bias;
+  size_t ci_refined = 0, ci_raw = 0, co = 0;
+};
+struct SepConv {
+  Depthwise dw;
+  Pointwise point;
+};
+
+const TensorData& tensor(const ModelContents& m, const std::string& name) { return m.tensors.at(name); }
+
+Pointwise make_pointwise(const ModelContents& m, const std::string& w, const std::string& b, size_t nr) {
+  const TensorData& tw = tensor(m, w);
+  Pointwise p;
+  p.n = static_cast<size_t>(tw.shape[0]);
+  p.k = static_cast<size_t>(tw.shape[1]);
+  p.w = ops::pack_gemm_weights(tw.data.data(), b.empty() ? nullptr : tensor(m, b).data.data(), p.n, p.k, nr);
+  return p;
+}
+
+Depthwise make_depthwise(const ModelContents& m, const std::string& prefix, int stride) {
+  const TensorData& tw = tensor(m, prefix + ".weight");
+  Depthwise d;
+  d.c = static_cast<size_t>(tw.shape[0]);
+  d.k = static_cast<int>(tw.shape[2]);
+  d.stride = stride;
+  d.w = ops::pack_dwconv_weights(tw.data.data(), d.c, d.k);
+  d.bias = tensor(m, prefix + ".bias").data;
+  return d;
+}
+
+size_t out_dim(size_t in, int k, int stride) { return (in + 2 * (k / 2) - k) / stride + 1; }
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+struct Network::Impl {
+  ModelInfo info;
+  const ops::KernelSet* ks = nullptr;
+  std::unique_ptr<ops::ThreadPool> pool;
+  std::mutex mu;  // serialises forward() and thread-count changes
+
+  ops::AlignedBuffer stem_w;
+  std::vector<float> stem_b;
+  Depthwise stem_dw;
+  Pointwise stem_pw;
+  std::vector<std::vector<Block>> stages;
+  DeconvLayer deconv[3];
+  SepConv final_refined[2], final_raw[2];
+
+  // memory plan
+  int plan_h = -1, plan_w = -1;
+  ops::AlignedBuffer in, a, b, x[5], e, d, r[3], t, o4, o2;
+
+  bool profiling = false;
+  std::vector<LayerTiming> timings;
+
+  void load(const ModelContents& m, const NetworkOptions& opts);
+  void plan(int h, int w);
+  void forward_one(const float* x_nchw, int h, int w, float* out4, float* out2);
+
+  template <typename Fn>
+  void layer(const char* name_c, const std::string& name, const char* op, const char* kernel,
+             std::vector<int> in_shape, std::vector<int> out_shape, double macs, Fn&& fn) {
+    if (!profiling) {
+      fn();
+      return;
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    fn();
+    LayerTiming lt;
+    lt.name = name_c ? std::string(name_c) : name;
+    lt.op = op;
+    lt.kernel = kernel;
+    lt.in_shape = std::move(in_shape);
+    lt.out_shape = std::move(out_shape);
+    lt.macs = macs;
+    lt.ms = ms_since(t0);
+    timings.push_back(std::move(lt));
+  }
+};
+
+void Network::Impl::load(const ModelContents& m, const NetworkOptions& opts) {
+  info = m.info;
+  ks = &ops::select_kernels(opts.isa);
+  int threads = opts.num_threads;
+  if (threads < 0) throw InputError("num_threads must be >= 1 (or 0 for the default), got " + std::to_string(threads));
+  if (threads == 0) threads = ops::default_num_threads();
+  pool = std::make_unique<ops::ThreadPool>(threads);
+  const size_t nr = ks->gemm_nr;
+
+  const TensorData& sw = tensor(m, "first.0.0.weight");
+  stem_w = ops::pack_conv_weights(sw.data.data(), static_cast<size_t>(sw.shape[0]), 3, 3);
+  stem_b = tensor(m, "first.0.0.bias").data;
+  stem_dw = make_depthwise(m, "first.1.0", 1);
+  stem_pw = make_pointwise(m, "first.2.weight", "first.2.bias", nr);
+
+  size_t inp = static_cast<size_t>(info.input_channel);
+  for (size_t s = 0; s < info.stages.size(); ++s) {
+    const StageInfo& st = info.stages[s];
+    std::vector<Block> blocks;
+    for (int bi = 0; bi < st.num_blocks; ++bi) {
+      Block blk;
+      blk.name = "stage." + std::to_string(s) + "." + std::to_string(bi);
+      const int stride = bi == 0 ? st.stride : 1;
+      blk.expand = make_pointwise(m, blk.name + ".inv.0.weight", blk.name + ".inv.0.bias", nr);
+      blk.dw = make_depthwise(m, blk.name + ".depth_conv.0", stride);
+      blk.project = make_pointwise(m, blk.name + ".point_conv.0.weight", blk.name + ".point_conv.0.bias", nr);
+      blk.residual = stride == 1 && inp == static_cast<size_t>(st.channels);
+      inp = static_cast<size_t>(st.channels);
+      blocks.push_back(std::move(blk));
+    }
+    stages.push_back(std::move(blocks));
+  }
+  for (int i = 0; i < 3; ++i) {
+    const std::string n = std::to_string(i);
+    const TensorData& wr = tensor(m, "deconv_refined." + n + ".weight");
+    const TensorData& ww = tensor(m, "deconv_raw." + n + ".weight");
+    DeconvLayer& dl = deconv[i];
+    dl.ci_refined = static_cast<size_t>(wr.shape[0]);
+    dl.ci_raw = static_cast<size_t>(ww.shape[0]);
+    dl.co = static_cast<size_t>(wr.shape[1]);
+    dl.w_refined = ops::pack_deconv_weights(wr.data.data(), dl.ci_refined, dl.co);
+    dl.w_raw = ops::pack_deconv_weights(ww.data.data(), dl.ci_raw, dl.co);
+    dl.bias = tensor(m, "deconv_bnrelu." + n + ".bias").data;
+  }
+  for (int i = 0; i < 2; ++i) {
+    const std::string n = std::to_string(i);
+    for (auto [sep, prefix] : {std::pair<SepConv*, std::string>{&final_refined[i], "final_refined." + n},
+                               std::pair<SepConv*, std::string>{&final_raw[i], "final_raw." + n}}) {
+      sep->dw = make_depthwise(m, prefix + ".conv.0", 1);
+      sep->point = make_pointwise(m, prefix + ".conv.3.weight", "", nr);
+    }
+  }
+}
+
+void Network::Impl::plan(int h, int w) {
+  if (plan_h == h && plan_w == w) return;
+  const size_t H = static_cast<size_t>(h), W = static_cast<size_t>(w);
+  const size_t K = static_cast<size_t>(info.num_joints);
+  in.resize(H * W * 3);
+  size_t sh = H / 2, sw = W / 2;
+  a.resize(sh * sw * stem_dw.c);
+  b.resize(sh * sw * stem_dw.c);
+  x[0].resize(sh * sw * stem_pw.n);
+  size_t max_e = 0, max_d = 0;
+  size_t ch = sh, cw = sw;
+  for (size_t s = 0; s < stages.size(); ++s) {
+    for (const Block& blk : stages[s]) {
+      max_e = std::max(max_e, ch * cw * blk.expand.n);
+      size_t oh = out_dim(ch, blk.dw.k, blk.dw.stride), ow = out_dim(cw, blk.dw.k, blk.dw.stride);
+      max_d = std::max(max_d, oh * ow * blk.expand.n);
+      ch = oh;
+      cw = ow;
+    }
+    x[s + 1].resize(ch * cw * stages[s].back().project.n);
+  }
+  e.resize(max_e);
+  d.resize(max_d);
+  size_t rh = ch, rw = cw;  // 1/16
+  size_t max_t = 0;
+  for (int i = 0; i < 3; ++i) {
+    rh *= 2;
+    rw *= 2;
+    r[i].resize(rh * rw * deconv[i].co);
+    if (i > 0) {
+      const SepConv& fr = final_refined[i - 1];
+      const SepConv& fw = final_raw[i - 1];
+      max_t = std::max(max_t, rh * rw * std::max(fr.dw.c, fw.dw.c));
+    }
+  }
+  t.resize(max_t);
+  o4.resize((H / 4) * (W / 4) * 2 * K);
+  o2.resize((H / 2) * (W / 2) * K);
+  plan_h = h;
+  plan_w = w;
+}
+
+void Network::Impl::forward_one(const float* x_nchw, int h, int w, float* out4, float* out2) {
+  const size_t H = static_cast<size_t>(h), W = static_cast<size_t>(w);
+  ops::ThreadPool& tp = *pool;
+  const ops::KernelSet& k = *ks;
+  auto shape = [](size_t hh, size_t ww, size_t cc) {
+    return std::vector<int>{static_cast<int>(hh), static_cast<int>(ww), static_cast<int>(cc)};
+  };
+  layer("input.to_nhwc", "", "layout", "nchw-to-nhwc", {3, h, w}, shape(H, W, 3), 0,
+        [&] { ops::nchw_to_nhwc(x_nchw, 3, H, W, in.data()); });
+
+  // ---- stem
+  const size_t SC = stem_dw.c;
+  size_t sh = H / 2, sw = W / 2;
+  kernels::ConvParams cp{H, W, 3, SC, sh, sw, 3, 2, 1, 0.f, 6.f};
+  layer("first.0", "", "conv", k.conv_name, shape(H, W, 3), shape(sh, sw, SC), double(sh * sw * SC * 27),
+        [&] { ops::conv(k, tp, cp, in.data(), stem_w.data(), stem_b.data(), a.data()); });
+  kernels::DwConvParams dp{sh, sw, SC, sh, sw, 3, 1, 1, 0.f, 6.f};
+  layer("first.1", "", "dwconv", k.dwconv_name, shape(sh, sw, SC), shape(sh, sw, SC), double(sh * sw * SC * 9),
+        [&] { ops::dwconv(k, tp, dp, a.data(), stem_dw.w.data(), stem_dw.bias.data(), b.data()); });
+  layer("first.2", "", "gemm", k.gemm_name, shape(sh, sw, SC), shape(sh, sw, stem_pw.n),
+        double(sh * sw * SC * stem_pw.n), [&] {
+          ops::conv1x1(k, tp, sh * sw, SC, stem_pw.n, b.data(), stem_pw.w.data(), x[0].data(), nullptr, -kInf, kInf);
+        });
+
+  // ---- stages
+  size_t ch = sh, cw = sw, cc = stem_pw.n;
+  for (size_t s = 0; s < stages.size(); ++s) {
+    for (size_t bi = 0; bi < stages[s].size(); ++bi) {
+      const Block& blk = stages[s][bi];
+      const float* src = bi == 0 ? x[s].data() : x[s + 1].data();
+      float* dst = x[s + 1].data();
+      const size_t hid = blk.expand.n;
+      const size_t oh = out_dim(ch, blk.dw.k, blk.dw.stride), ow = out_dim(cw, blk.dw.k, blk.dw.stride);
+      layer(nullptr, blk.name + ".inv", "gemm", k.gemm_name, shape(ch, cw, cc), shape(ch, cw, hid),
+            double(ch * cw * cc * hid), [&] {
+              ops::conv1x1(k, tp, ch * cw, cc, hid, src, blk.expand.w.data(), e.data(), nullptr, 0.f, 6.f);
+            });
+      kernels::DwConvParams bp{ch, cw, hid, oh, ow, blk.dw.k, blk.dw.stride, blk.dw.k / 2, 0.f, 6.f};
+      layer(nullptr, blk.name + ".depth_conv", "dwconv", k.dwconv_name, shape(ch, cw, hid), shape(oh, ow, hid),
+            double(oh * ow * hid * blk.dw.k * blk.dw.k),
+            [&] { ops::dwconv(k, tp, bp, e.data(), blk.dw.w.data(), blk.dw.bias.data(), d.data()); });
+      const size_t co = blk.project.n;
+      layer(nullptr, blk.name + ".point_conv", "gemm", k.gemm_name, shape(oh, ow, hid), shape(oh, ow, co),
+            double(oh * ow * hid * co), [&] {
+              ops::conv1x1(k, tp, oh * ow, hid, co, d.data(), blk.project.w.data(), dst,
+                           blk.residual ? src : nullptr, -kInf, kInf);
+            });
+      ch = oh;
+      cw = ow;
+      cc = co;
+    }
+  }
+
+  // ---- fusion deconv head
+  // sizes of x[0..4]: x[0] at 1/2, x[1] 1/4, x[2] 1/8, x[3] 1/16, x[4] 1/16
+  const size_t xh[5] = {H / 2, H / 4, H / 8, H / 16, H / 16}, xw[5] = {W / 2, W / 4, W / 8, W / 16, W / 16};
+  const size_t xc[5] = {stem_pw.n, stages[0].back().project.n, stages[1].back().project.n,
+                        stages[2].back().project.n, stages[3].back().project.n};
+  const float* refined = x[4].data();
+  size_t rh = xh[4], rw = xw[4];
+  for (int i = 0; i < 3; ++i) {
+    const DeconvLayer& dl = deconv[i];
+    const int raw_idx = 3 - i;  // x_list[-i-2]
+    const std::string n = std::to_string(i);
+    kernels::DeconvParams p1{rh, rw, dl.ci_refined, dl.co, false, -kInf, kInf};
+    layer(nullptr, "deconv_refined." + n, "deconv", k.deconv_name, shape(rh, rw, dl.ci_refined),
+          shape(2 * rh, 2 * rw, dl.co), double(4 * rh * rw * dl.ci_refined * dl.co * 4),
+          [&] { ops::deconv(k, tp, p1, refined, dl.w_refined.data(), dl.bias.data(), r[i].data()); });
+    kernels::DeconvParams p2{xh[raw_idx], xw[raw_idx], dl.ci_raw, dl.co, true, 0.f, kInf};
+    layer(nullptr, "deconv_raw." + n, "deconv", k.deconv_name, shape(xh[raw_idx], xw[raw_idx], dl.ci_raw),
+          shape(2 * rh, 2 * rw, dl.co), double(4 * rh * rw * dl.ci_raw * dl.co * 4),
+          [&] { ops::deconv(k, tp, p2, x[raw_idx].data(), dl.w_raw.data(), nullptr, r[i].data()); });
+    refined = r[i].data();
+    rh *= 2;
+    rw *= 2;
+    if (i == 0) continue;
+    // final layer i-1: sepconv(refined) + sepconv(x_list[-i-3])
+    const int skip_idx = 2 - i;
+    float* o = i == 1 ? o4.data() : o2.data();
+    const SepConv* seps[2] = {&final_refined[i - 1], &final_raw[i - 1]};
+    const float* srcs[2] = {refined, x[skip_idx].data()};
+    const char* names[2] = {"final_refined.", "final_raw."};
+    for (int j = 0; j < 2; ++j) {
+      const SepConv& sc = *seps[j];
+      const std::string nm = names[j] + std::to_string(i - 1);
+      kernels::DwConvParams fp{rh, rw, sc.dw.c, rh, rw, sc.dw.k, 1, sc.dw.k / 2, 0.f, kInf};
+      layer(nullptr, nm + ".conv.0", "dwconv", k.dwconv_name, shape(rh, rw, sc.dw.c), shape(rh, rw, sc.dw.c),
+            double(rh * rw * sc.dw.c * sc.dw.k * sc.dw.k),
+            [&] { ops::dwconv(k, tp, fp, srcs[j], sc.dw.w.data(), sc.dw.bias.data(), t.data()); });
+      layer(nullptr, nm + ".conv.3", "gemm", k.gemm_name, shape(rh, rw, sc.dw.c), shape(rh, rw, sc.point.n),
+            double(rh * rw * sc.dw.c * sc.point.n), [&] {
+              ops::conv1x1(k, tp, rh * rw, sc.dw.c, sc.point.n, t.data(), sc.point.w.data(), o, j ? o : nullptr,
+                           -kInf, kInf);
+            });
+    }
+  }
+  const size_t K = static_cast<size_t>(info.num_joints);
+  layer("output.to_nchw", "", "layout", "nhwc-to-nchw", shape(H / 4, W / 4, 2 * K), {static_cast<int>(2 * K), h / 4, w / 4}, 0, [&] {
+    ops::nhwc_to_nchw(o4.data(), H / 4, W / 4, 2 * K, out4);
+    ops::nhwc_to_nchw(o2.data(), H / 2, W / 2, K, out2);
+  });
+  (void)xc;
+}
+
+Network::Network(const std::string& path, const NetworkOptions& opts) : impl_(new Impl) {
+  impl_->load(read_model_file(path), opts);
+}
+
+Network::Network(const void* data, size_t size, const NetworkOptions& opts) : impl_(new Impl) {
+  impl_->load(parse_model(static_cast<const uint8_t*>(data), size, "<memory>"), opts);
+}
+
+Network::~Network() = default;
+
+const ModelInfo& Network::info() const { return impl_->info; }
+int Network::num_threads() const { return impl_->pool->num_threads(); }
+void Network::set_num_threads(int n) {
+  if (n < 1) throw InputError("num_threads must be >= 1, got " + std::to_string(n));
+  std::lock_guard<std::mutex> lk(impl_->mu);
+  impl_->pool = std::make_unique<ops::ThreadPool>(n);
+}
+std::string Network::isa() const { return impl_->ks->isa; }
+
+std::vector<std::pair<std::string, std::string>> Network::kernels() const {
+  const ops::KernelSet& k = *impl_->ks;
+  return {{"conv", k.conv_name}, {"dwconv", k.dwconv_name}, {"gemm", k.gemm_name}, {"deconv", k.deconv_name}};
+}
+
+void Network::check_input_size(int h, int w) {
+  if (h <= 0 || w <= 0 || h % 16 != 0 || w % 16 != 0)
+    throw InputError("input height and width must be positive multiples of 16, got " + std::to_string(h) + " x " +
+                     std::to_string(w));
+  if (static_cast<long long>(h) * w > 4096LL * 4096LL)
+    throw InputError("input of " + std::to_string(h) + " x " + std::to_string(w) +
+                     " is larger than the supported 4096 x 4096 pixels");
+}
+
+void Network::forward(const float* x, int n, int h, int w, float* out4, float* out2) {
+  if (n < 1) throw InputError("batch size must be >= 1, got " + std::to_string(n));
+  check_input_size(h, w);
+  const size_t per_in = 3 * static_cast<size_t>(h) * w;
+  for (size_t i = 0; i < per_in * static_cast<size_t>(n); ++i)
+    if (!std::isfinite(x[i]))
+      throw InputError("input holds a non-finite value (NaN or Inf) at flat index " + std::to_string(i));
+  std::lock_guard<std::mutex> lk(impl_->mu);
+  impl_->plan(h, w);
+  impl_->timings.clear();
+  const size_t K = static_cast<size_t>(impl_->info.num_joints);
+  const size_t per4 = 2 * K * (h / 4) * (w / 4), per2 = K * (h / 2) * (w / 2);
+  for (int i = 0; i < n; ++i)
+    impl_->forward_one(x + i * per_in, h, w, out4 + i * per4, out2 + i * per2);
+}
+
+void Network::set_profiling(bool on) {
+  std::lock_guard<std::mutex> lk(impl_->mu);
+  impl_->profiling = on;
+}
+
+std::vector<LayerTiming> Network::last_timings() const {
+  std::lock_guard<std::mutex> lk(impl_->mu);
+  return impl_->timings;
+}
+
+size_t Network::activation_bytes(int h, int w) const {
+  std::lock_guard<std::mutex> lk(impl_->mu);
+  check_input_size(h, w);
+  impl_->plan(h, w);
+  size_t total = 0;
+  for (auto* buf : {&impl_->in, &impl_->a, &impl_->b, &impl_->e, &impl_->d, &impl_->t, &impl_->o4, &impl_->o2})
+    total += buf->size();
+  for (auto& buf : impl_->x) total += buf.size();
+  for (auto& buf : impl_->r) total += buf.size();
+  return total * sizeof(float);
+}
+
+}  // namespace litepose

@@ -1,0 +1,34 @@
+// Kernel choice: one KernelSet per ISA, the best one the CPU supports chosen
+// once (overridable by NetworkOptions::isa or the LITEPOSE_ISA environment
+// variable, so tests can run every ISA the machine has).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "kernels/kernels.h"
+
+namespace litepose::ops {
+
+struct KernelSet {
+  const char* isa;            // "scalar", "avx2", "avx512f", "neon"
+  kernels::GemmFn gemm;
+  size_t gemm_mr, gemm_nr;    // tile rows, packed panel width
+  const char* gemm_name;
+  kernels::DwConvFn dwconv;
+  const char* dwconv_name;
+  kernels::DeconvFn deconv;
+  const char* deconv_name;
+  kernels::ConvFn conv;
+  const char* conv_name;
+};
+
+// Every kernel set compiled in and supported by this CPU, best first.
+std::vector<const KernelSet*> available_kernel_sets();
+// Names of every ISA compiled into this build (supported or not).
+std::vector<std::string> compiled_isas();
+// The set for `isa` ("" or "auto": LITEPOSE_ISA if set, else the best).
+// Throws InputError for an unknown or unsupported ISA.
+const KernelSet& select_kernels(const std::string& isa);
+
+}  // namespace litepose::ops

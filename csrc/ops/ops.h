@@ -1,0 +1,31 @@
+// Operators: one call per network layer.  They split the output into row
+// ranges, run the chosen microkernel on each range on the thread pool, and
+// own no memory themselves (the network's memory plan passes buffers in).
+#pragma once
+
+#include "kernels/kernels.h"
+#include "ops/dispatch.h"
+#include "ops/threadpool.h"
+
+namespace litepose::ops {
+
+// out[pixels][n] = clamp(in[pixels][k] * W + bias (+ residual)); all NHWC
+// rows dense (stride k for in, n for out and residual).
+void conv1x1(const KernelSet& ks, ThreadPool& pool, size_t pixels, size_t k, size_t n,
+             const float* in, const float* packed_w, float* out, const float* residual,
+             float min, float max);
+
+void dwconv(const KernelSet& ks, ThreadPool& pool, const kernels::DwConvParams& p, const float* in,
+            const float* w, const float* bias, float* out);
+
+void deconv(const KernelSet& ks, ThreadPool& pool, const kernels::DeconvParams& p, const float* in,
+            const float* w, const float* bias, float* out);
+
+void conv(const KernelSet& ks, ThreadPool& pool, const kernels::ConvParams& p, const float* in,
+          const float* w, const float* bias, float* out);
+
+// Layout changes at the network's edges.
+void nchw_to_nhwc(const float* in, size_t c, size_t h, size_t w, float* out);
+void nhwc_to_nchw(const float* in, size_t h, size_t w, size_t c, float* out);
+
+}  // namespace litepose::ops

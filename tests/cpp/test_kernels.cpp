@@ -1,0 +1,213 @@
+// Every kernel family, on every ISA this CPU supports, against the naive
+// NCHW reference (csrc/reference) over named edge cases: channel counts
+// below, at and above every vector width, odd spatial sizes, 1x1 images,
+// stride 1 and 2, kernels 3/5/7, residual and in-place residual, clamps.
+//
+// Tolerance (derived, not guessed): each output is a float32 sum of n terms
+// (bias, products, residual); in any summation order and with or without FMA
+// |computed - exact| <= gamma_n * sum|terms|, gamma_n = n u / (1 - n u),
+// u = 2^-24.  The reference computes exact-enough values and sum|terms| in
+// double.  A wrong tap, offset or channel makes errors of the order of the
+// terms themselves, many orders above this bound.
+#include <cmath>
+#include <limits>
+#include <random>
+#include <sstream>
+
+#include "ops/dispatch.h"
+#include "ops/ops.h"
+#include "ops/pack.h"
+#include "reference/reference.h"
+#include "testing.h"
+
+using namespace litepose;
+namespace ref = litepose::reference;
+
+namespace {
+
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+std::vector<float> randn(size_t n, unsigned seed, float scale = 1.f) {
+  std::mt19937 g(seed);
+  std::normal_distribution<float> d(0.f, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(g);
+  return v;
+}
+
+std::vector<float> to_nhwc(const std::vector<float>& x, size_t c, size_t h, size_t w) {
+  std::vector<float> o(x.size());
+  ops::nchw_to_nhwc(x.data(), c, h, w, o.data());
+  return o;
+}
+
+// Compares NHWC `got` with reference `r` (NCHW); returns number of bad values.
+int compare(const std::vector<float>& got, const ref::Result& r, const std::string& what) {
+  int bad = 0;
+  const double g = ref::gamma(r.terms + 2);
+  for (size_t c = 0; c < r.c; ++c)
+    for (size_t y = 0; y < r.h; ++y)
+      for (size_t x = 0; x < r.w; ++x) {
+        size_t ri = (c * r.h + y) * r.w + x;
+        double want = r.value[ri];
+        double tol = g * r.abs_sum[ri] + 1e-30;
+        double have = got[(y * r.w + x) * r.c + c];
+        if (!(std::fabs(have - want) <= tol)) {
+          if (bad < 3)
+            std::fprintf(stderr, "  %s: mismatch at c=%zu y=%zu x=%zu: got %.9g want %.9g (tol %.3g)\n",
+                         what.c_str(), c, y, x, have, want, tol);
+          ++bad;
+        }
+      }
+  return bad;
+}
+
+template <typename... T>
+std::string desc(const ops::KernelSet& ks, const char* fmt, T... args) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, fmt, args...);
+  return std::string(ks.isa) + " " + buf;
+}
+
+}  // namespace
+
+TEST(kernel_sets_include_scalar_and_are_unique) {
+  auto sets = ops::available_kernel_sets();
+  CHECK(!sets.empty());
+  CHECK(std::string(sets.back()->isa) == "scalar");
+  for (size_t i = 0; i < sets.size(); ++i)
+    for (size_t j = i + 1; j < sets.size(); ++j) CHECK(std::string(sets[i]->isa) != sets[j]->isa);
+  CHECK_THROWS(ops::select_kernels("no-such-isa"));
+}
+
+TEST(gemm_matches_reference_all_shapes) {
+  for (const ops::KernelSet* ks : ops::available_kernel_sets()) {
+    for (int threads : {1, 3}) {
+      ops::ThreadPool pool(threads);
+      for (size_t m : {1, 3, 4, 5, 7, 13, 31, 64, 99})
+        for (size_t n : {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48, 120})
+          for (size_t k : {1, 2, 7, 16, 17, 96, 145}) {
+            // a 1x1 conv over an image of m x 1 pixels
+            auto x = randn(k * m, 1 + m * 7 + n * 13 + k);
+            auto wt = randn(n * k, 2 + n + k, 0.5f);
+            auto bias = randn(n, 3 + n);
+            auto res = randn(n * m, 4 + m);
+            for (int mode = 0; mode < 3; ++mode) {  // 0 plain, 1 relu6, 2 residual in place
+              auto packed = ops::pack_gemm_weights(wt.data(), bias.data(), n, k, ks->gemm_nr);
+              auto xh = to_nhwc(x, k, m, 1);
+              std::vector<float> out = mode == 2 ? to_nhwc(res, n, m, 1) : std::vector<float>(n * m, -7.f);
+              float lo = mode == 1 ? 0.f : -kInf, hi = mode == 1 ? 6.f : kInf;
+              ops::conv1x1(*ks, pool, m, k, n, xh.data(), packed.data(), out.data(),
+                           mode == 2 ? out.data() : nullptr, lo, hi);
+              auto r = ref::conv2d(x, k, m, 1, wt, n, 1, 1, 0, 1, bias);
+              if (mode == 2) ref::add_residual(r, res);
+              if (mode == 1) ref::clamp(r, 0, 6);
+              auto what = desc(*ks, "gemm m=%zu n=%zu k=%zu mode=%d threads=%d", m, n, k, mode, threads);
+              CHECK_MSG(compare(out, r, what) == 0, what);
+            }
+          }
+    }
+  }
+}
+
+TEST(dwconv_matches_reference_odd_sizes_strides_kernels) {
+  const size_t sizes[][2] = {{1, 1}, {2, 3}, {7, 7}, {15, 7}, {18, 17}, {25, 33}, {4, 40}};
+  for (const ops::KernelSet* ks : ops::available_kernel_sets()) {
+    ops::ThreadPool pool(2);
+    for (auto& hw : sizes)
+      for (size_t c : {1, 3, 4, 8, 15, 16, 17, 31, 32, 33, 96})
+        for (int k : {3, 5, 7})
+          for (int s : {1, 2}) {
+            const size_t h = hw[0], w = hw[1];
+            auto x = randn(c * h * w, unsigned(h * 131 + w * 7 + c + k + s));
+            auto wt = randn(c * k * k, unsigned(c + k), 0.3f);
+            auto bias = randn(c, unsigned(c * 3));
+            auto packed = ops::pack_dwconv_weights(wt.data(), c, k);
+            auto r = ref::conv2d(x, c, h, w, wt, c, k, s, k / 2, static_cast<int>(c), bias);
+            ref::clamp(r, 0, 6);
+            kernels::DwConvParams p{h, w, c, r.h, r.w, k, s, k / 2, 0.f, 6.f};
+            std::vector<float> out(r.h * r.w * c, -7.f);
+            auto xh = to_nhwc(x, c, h, w);
+            ops::dwconv(*ks, pool, p, xh.data(), packed.data(), bias.data(), out.data());
+            auto what = desc(*ks, "dwconv %zux%zu c=%zu k=%d s=%d", h, w, c, k, s);
+            CHECK_MSG(compare(out, r, what) == 0, what);
+          }
+  }
+}
+
+TEST(deconv_matches_reference_and_accumulates) {
+  const size_t sizes[][2] = {{1, 1}, {2, 3}, {7, 5}, {15, 7}, {4, 9}};
+  for (const ops::KernelSet* ks : ops::available_kernel_sets()) {
+    ops::ThreadPool pool(3);
+    for (auto& hw : sizes)
+      for (size_t ci : {1, 3, 16, 17, 40})
+        for (size_t co : {1, 8, 15, 16, 17, 33, 64}) {
+          const size_t h = hw[0], w = hw[1];
+          auto x1 = randn(ci * h * w, unsigned(h * 17 + w + ci * 5 + co));
+          auto x2 = randn(ci * h * w, unsigned(h * 19 + w + ci * 3 + co));
+          auto w1 = randn(ci * co * 16, unsigned(ci + co), 0.3f);
+          auto w2 = randn(ci * co * 16, unsigned(ci + co + 1), 0.3f);
+          auto bias = randn(co, unsigned(co));
+          auto p1 = ops::pack_deconv_weights(w1.data(), ci, co);
+          auto p2 = ops::pack_deconv_weights(w2.data(), ci, co);
+          // out = relu(deconv(x1, w1) + bias + deconv(x2, w2)), as the head computes it
+          std::vector<float> out(4 * h * w * co, -7.f);
+          auto x1h = to_nhwc(x1, ci, h, w), x2h = to_nhwc(x2, ci, h, w);
+          kernels::DeconvParams a{h, w, ci, co, false, -kInf, kInf};
+          ops::deconv(*ks, pool, a, x1h.data(), p1.data(), bias.data(), out.data());
+          kernels::DeconvParams b{h, w, ci, co, true, 0.f, kInf};
+          ops::deconv(*ks, pool, b, x2h.data(), p2.data(), nullptr, out.data());
+          auto r1 = ref::conv_transpose2d(x1, ci, h, w, w1, co, 4, 2, 1, bias);
+          auto r2 = ref::conv_transpose2d(x2, ci, h, w, w2, co, 4, 2, 1, {});
+          for (size_t i = 0; i < r1.value.size(); ++i) {
+            r1.value[i] += r2.value[i];
+            r1.abs_sum[i] += r2.abs_sum[i];
+          }
+          r1.terms += r2.terms;
+          ref::clamp(r1, 0, 1e300);
+          auto what = desc(*ks, "deconv %zux%zu ci=%zu co=%zu", h, w, ci, co);
+          CHECK_MSG(compare(out, r1, what) == 0, what);
+        }
+  }
+}
+
+TEST(conv_stem_matches_reference) {
+  const size_t sizes[][2] = {{1, 1}, {2, 2}, {15, 7}, {18, 17}, {16, 16}, {33, 25}};
+  for (const ops::KernelSet* ks : ops::available_kernel_sets()) {
+    ops::ThreadPool pool(2);
+    for (auto& hw : sizes)
+      for (size_t ci : {1, 3, 4})
+        for (size_t co : {1, 8, 16, 17, 32, 33})
+          for (int s : {1, 2})
+            for (int k : {3, 5}) {
+              const size_t h = hw[0], w = hw[1];
+              auto x = randn(ci * h * w, unsigned(h + w * 3 + ci + co * 7 + s));
+              auto wt = randn(co * ci * k * k, unsigned(co + ci), 0.3f);
+              auto bias = randn(co, unsigned(co + 5));
+              auto packed = ops::pack_conv_weights(wt.data(), co, ci, k);
+              auto r = ref::conv2d(x, ci, h, w, wt, co, k, s, k / 2, 1, bias);
+              ref::clamp(r, 0, 6);
+              kernels::ConvParams p{h, w, ci, co, r.h, r.w, k, s, k / 2, 0.f, 6.f};
+              std::vector<float> out(r.h * r.w * co, -7.f);
+              auto xh = to_nhwc(x, ci, h, w);
+              ops::conv(*ks, pool, p, xh.data(), packed.data(), bias.data(), out.data());
+              auto what = desc(*ks, "conv %zux%zu ci=%zu co=%zu s=%d k=%d", h, w, ci, co, s, k);
+              CHECK_MSG(compare(out, r, what) == 0, what);
+            }
+  }
+}
+
+TEST(threadpool_runs_every_task_once) {
+  for (int threads : {1, 2, 5}) {
+    ops::ThreadPool pool(threads);
+    for (size_t n : {0, 1, 2, 7, 100, 1000}) {
+      std::vector<int> hits(n, 0);
+      pool.parallel_for(n, [&](size_t i, int) { hits[i]++; });
+      bool ok = true;
+      for (int h : hits) ok = ok && h == 1;
+      CHECK_MSG(ok, "threads=" << threads << " n=" << n);
+    }
+  }
+  CHECK_THROWS(ops::ThreadPool(0));
+  CHECK_THROWS(ops::ThreadPool(-3));
+}
