@@ -10,6 +10,7 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -289,6 +290,11 @@ ModelContents parse_model(const uint8_t* data, size_t size, const std::string& w
 }
 
 ModelContents read_model_file(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec))
+    throw ModelError(path + ": cannot open the model file (no such file)");
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw ModelError(path + ": cannot read the model file (not a regular file)");
   std::ifstream f(path, std::ios::binary | std::ios::ate);
   if (!f) throw ModelError(path + ": cannot open the model file (missing or unreadable)");
   std::streamsize n = f.tellg();

@@ -1,0 +1,220 @@
+"""The ``litepose`` command line.
+
+Errors a user can cause (bad paths, unreadable images, corrupt models,
+unknown architectures) print one line on stderr and exit non-zero; the
+traceback only with ``--verbose``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+
+from . import _core
+from .archs import ARCHS, DATASET_JOINTS
+
+log = logging.getLogger("litepose")
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, exit status 2."""
+
+
+def _positive_int(s: str) -> int:
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {s!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {v}")
+    return v
+
+
+def _threads(args) -> Optional[int]:
+    if getattr(args, "threads", None):
+        return args.threads
+    env = os.environ.get("LITEPOSE_NUM_THREADS")
+    if env:
+        try:
+            v = int(env)
+            if v >= 1:
+                return v
+        except ValueError:
+            pass
+        raise CliError(f"LITEPOSE_NUM_THREADS must be a positive integer, got {env!r}")
+    return None
+
+
+def _load_network(args):
+    """A Network from args.model, or random weights for --arch."""
+    from .convert import random_model_bytes
+    from .network import Network
+
+    if getattr(args, "model", None):
+        return Network(args.model, num_threads=_threads(args), isa=args.isa)
+    arch = args.arch or "M"
+    log.info("no model given: LitePose-%s with deterministic random weights", arch)
+    return Network(random_model_bytes(arch, args.dataset), num_threads=_threads(args), isa=args.isa)
+
+
+def stats_ms(samples: Sequence[float]) -> Dict[str, float]:
+    a = np.asarray(samples, dtype=np.float64)
+    return {"min": float(a.min()), "median": float(np.median(a)), "p90": float(np.percentile(a, 90)),
+            "mean": float(a.mean()), "runs": int(a.size)}
+
+
+# ---------------------------------------------------------------- commands
+def cmd_convert(args) -> int:
+    from .convert import convert_checkpoint
+
+    out = Path(args.output)
+    if out.is_dir():
+        raise CliError(f"-o {out} is a directory; give a file name such as {out / 'model.lpm'}")
+    convert_checkpoint(args.checkpoint, out, args.arch, args.dataset)
+    from .network import Network
+
+    net = Network(out, num_threads=1)
+    print(f"wrote {out}: LitePose-{net.arch} {net.dataset} ({net.num_joints} joints, input {net.input_size}), "
+          f"{out.stat().st_size / 1e6:.1f} MB")
+    return 0
+
+
+def build_info() -> Dict[str, object]:
+    cpu = _core.cpu_info()
+    from .convert import random_model_bytes
+    from .network import Network
+
+    net = Network(random_model_bytes("XS", "coco"), num_threads=1)
+    return {
+        "litepose": _core.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu": cpu["model"],
+        "arch": cpu["arch"],
+        "hardware_threads": cpu["hardware_threads"],
+        "cpu_features": cpu["features"],
+        "compiled_isas": _core.compiled_isas(),
+        "available_isas": _core.available_isas(),
+        "isa": net.isa,
+        "kernels": net.kernels,
+        "default_threads": _core.default_num_threads(),
+        "model_format_version": _core.MODEL_FORMAT_VERSION,
+    }
+
+
+def cmd_info(args) -> int:
+    info = build_info()
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    for k, v in info.items():
+        if isinstance(v, dict):
+            print(f"{k}:")
+            for kk, vv in v.items():
+                print(f"  {kk:<8} {vv}")
+        else:
+            print(f"{k + ':':<22} {', '.join(v) if isinstance(v, list) else v}")
+    return 0
+
+
+def _time(fn: Callable[[], object], runs: int, warmup: int) -> List[float]:
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t0) * 1e3)
+    return out
+
+
+def cmd_bench(args) -> int:
+    net = _load_network(args)
+    size = args.size or net.input_size
+    h = w = size
+    if size % 16:
+        raise CliError(f"--size must be a multiple of 16, got {size}")
+    x = np.random.default_rng(0).standard_normal((1, 3, h, w)).astype(np.float32)
+    rows = {"network": stats_ms(_time(lambda: net.forward(x), args.runs, args.warmup))}
+    est = None
+    try:
+        from .estimator import PoseEstimator
+
+        est = PoseEstimator(net)
+    except ImportError:
+        pass
+    if est is not None:
+        img = (np.random.default_rng(1).random((size, size * 4 // 3, 3)) * 255).astype(np.uint8)
+        rows.update(est.benchmark(img, runs=args.runs, warmup=args.warmup))
+    result = {"arch": net.arch, "input": f"{h}x{w}", "threads": net.num_threads, "isa": net.isa,
+              "weights": "file" if args.model else "random", "ms": rows}
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    print(f"LitePose-{net.arch} input {h}x{w}, {net.num_threads} thread(s), isa {net.isa}, "
+          f"{'weights ' + args.model if args.model else 'random weights'}, {args.runs} runs after {args.warmup} warm-up")
+    print(f"{'stage':<12} {'min ms':>9} {'median ms':>10} {'p90 ms':>9}")
+    for name, s in rows.items():
+        print(f"{name:<12} {s['min']:>9.2f} {s['median']:>10.2f} {s['p90']:>9.2f}")
+    return 0
+
+
+# ---------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="litepose", description="LitePose multi-person pose estimation on the CPU")
+    p.add_argument("--verbose", "-v", action="store_true", help="debug logging and tracebacks")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("convert", help="convert an official PyTorch checkpoint into a .lpm model file")
+    c.add_argument("checkpoint")
+    c.add_argument("-o", "--output", required=True)
+    c.add_argument("--arch", choices=list(ARCHS), type=str.upper, help="check the checkpoint is this architecture (inferred if left out)")
+    c.add_argument("--dataset", choices=list(DATASET_JOINTS), help="check the joint count (inferred if left out)")
+    c.set_defaults(func=cmd_convert)
+
+    i = sub.add_parser("info", help="version, build, CPU features, kernels chosen")
+    i.add_argument("--json", action="store_true")
+    i.set_defaults(func=cmd_info)
+
+    def model_args(sp, runs: int):
+        sp.add_argument("model", nargs="?", help=".lpm model file (default: random weights for --arch)")
+        sp.add_argument("--arch", choices=list(ARCHS), type=str.upper, help="architecture for random weights (default M)")
+        sp.add_argument("--dataset", choices=list(DATASET_JOINTS), default="crowdpose")
+        sp.add_argument("--threads", type=_positive_int, help="threads (default LITEPOSE_NUM_THREADS or all cores)")
+        sp.add_argument("--isa", default="auto", help="kernel set: auto, scalar, avx2, avx512f, neon")
+        sp.add_argument("--runs", type=_positive_int, default=runs)
+        sp.add_argument("--warmup", type=int, default=3)
+        sp.add_argument("--size", type=_positive_int, help="square input size (default: the model's)")
+        sp.add_argument("--json", action="store_true")
+
+    b = sub.add_parser("bench", help="latency of preprocess, network, decode and end to end")
+    model_args(b, 20)
+    b.set_defaults(func=cmd_bench)
+    return p
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if getattr(args, "model", None) and getattr(args, "arch", None):
+        parser.error("give either a model file or --arch, not both")
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (CliError, ValueError, FileNotFoundError, IsADirectoryError, PermissionError, ImportError) as e:
+        if args.verbose:
+            raise
+        print(f"litepose {args.command}: error: {e}", file=sys.stderr)
+        return 2
