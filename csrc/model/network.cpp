@@ -84,10 +84,6 @@ Depthwise make_depthwise(const ModelContents& m, const std::string& prefix, int 
 
 size_t out_dim(size_t in, int k, int stride) { return (in + 2 * (k / 2) - k) / stride + 1; }
 
-double ms_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
-
 }  // namespace
 
 struct Network::Impl {
@@ -110,6 +106,7 @@ struct Network::Impl {
 
   bool profiling = false;
   std::vector<LayerTiming> timings;
+  std::chrono::steady_clock::time_point forward_start;
 
   void load(const ModelContents& m, const NetworkOptions& opts);
   void plan(int h, int w);
@@ -124,14 +121,20 @@ struct Network::Impl {
     }
     auto t0 = std::chrono::steady_clock::now();
     fn();
+    auto t1 = std::chrono::steady_clock::now();
     LayerTiming lt;
+    auto rel = [&](std::chrono::steady_clock::time_point t) {
+      return std::chrono::duration<double, std::milli>(t - forward_start).count();
+    };
+    lt.start_ms = rel(t0);
+    for (const auto& sp : pool->take_spans()) lt.spans.push_back({sp.thread, rel(sp.start), rel(sp.end)});
     lt.name = name_c ? std::string(name_c) : name;
     lt.op = op;
     lt.kernel = kernel;
     lt.in_shape = std::move(in_shape);
     lt.out_shape = std::move(out_shape);
     lt.macs = macs;
-    lt.ms = ms_since(t0);
+    lt.ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
     timings.push_back(std::move(lt));
   }
 };
@@ -379,6 +382,9 @@ void Network::forward(const float* x, int n, int h, int w, float* out4, float* o
   std::lock_guard<std::mutex> lk(impl_->mu);
   impl_->plan(h, w);
   impl_->timings.clear();
+  impl_->pool->set_tracing(impl_->profiling);
+  impl_->pool->take_spans();
+  impl_->forward_start = std::chrono::steady_clock::now();
   const size_t K = static_cast<size_t>(impl_->info.num_joints);
   const size_t per4 = 2 * K * (h / 4) * (w / 4), per2 = K * (h / 2) * (w / 2);
   for (int i = 0; i < n; ++i)

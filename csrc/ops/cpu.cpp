@@ -78,6 +78,22 @@ std::vector<std::string> CpuInfo::features() const {
   return f;
 }
 
+std::string compiler_version() {
+#if defined(__VERSION__)
+  return __VERSION__;
+#else
+  return "unknown";
+#endif
+}
+
+std::string compiler_flags() {
+#if defined(LITEPOSE_CXX_FLAGS)
+  return LITEPOSE_CXX_FLAGS;
+#else
+  return "";
+#endif
+}
+
 const CpuInfo& cpu_info() {
   static const CpuInfo info = detect();
   return info;

@@ -17,4 +17,8 @@ struct CpuInfo {
 
 const CpuInfo& cpu_info();
 
+// How this core was compiled: compiler version and flags.
+std::string compiler_version();
+std::string compiler_flags();
+
 }  // namespace litepose::ops

@@ -27,7 +27,7 @@ Split split(size_t total, size_t grain, int threads) {
 template <typename Fn>
 void for_rows(ThreadPool& pool, size_t rows, size_t grain, Fn&& fn) {
   Split s = split(rows, grain, pool.num_threads());
-  if (s.tasks <= 1) {
+  if (s.tasks <= 1 && !pool.tracing()) {
     if (rows) fn(size_t(0), rows);
     return;
   }

@@ -21,6 +21,7 @@ int default_num_threads() {
 ThreadPool::ThreadPool(int num_threads) {
   if (num_threads < 1)
     throw InputError("num_threads must be >= 1, got " + std::to_string(num_threads));
+  spans_.resize(static_cast<size_t>(num_threads));
   for (int i = 1; i < num_threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
 
@@ -33,12 +34,32 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
+void ThreadPool::run_one(size_t i, int index) {
+  if (!tracing_) {
+    (*fn_)(i, index);
+    return;
+  }
+  Span s{index, std::chrono::steady_clock::now(), {}};
+  (*fn_)(i, index);
+  s.end = std::chrono::steady_clock::now();
+  spans_[static_cast<size_t>(index)].push_back(s);
+}
+
 void ThreadPool::run_tasks(int index) {
   for (;;) {
     size_t i = next_.fetch_add(1, std::memory_order_relaxed);
     if (i >= n_) break;
-    (*fn_)(i, index);
+    run_one(i, index);
   }
+}
+
+std::vector<ThreadPool::Span> ThreadPool::take_spans() {
+  std::vector<Span> all;
+  for (auto& v : spans_) {
+    all.insert(all.end(), v.begin(), v.end());
+    v.clear();
+  }
+  return all;
 }
 
 void ThreadPool::worker_loop(int index) {
@@ -61,7 +82,9 @@ void ThreadPool::worker_loop(int index) {
 void ThreadPool::parallel_for(size_t n, const std::function<void(size_t, int)>& fn) {
   if (n == 0) return;
   if (workers_.empty() || n == 1) {
-    for (size_t i = 0; i < n; ++i) fn(i, 0);
+    fn_ = &fn;
+    for (size_t i = 0; i < n; ++i) run_one(i, 0);
+    fn_ = nullptr;
     return;
   }
   {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <functional>
@@ -25,6 +26,17 @@ class ThreadPool {
   // fn(task, thread_index).  Not reentrant; one parallel_for at a time.
   void parallel_for(size_t n, const std::function<void(size_t, int)>& fn);
 
+  // Tracing (profiling): when on, every task's [start, end) on its thread
+  // is recorded; take_spans() returns and clears them.  Off costs one
+  // branch per task.
+  struct Span {
+    int thread;
+    std::chrono::steady_clock::time_point start, end;
+  };
+  void set_tracing(bool on) { tracing_ = on; }
+  bool tracing() const { return tracing_; }
+  std::vector<Span> take_spans();
+
  private:
   void worker_loop(int index);
   void run_tasks(int index);
@@ -38,6 +50,9 @@ class ThreadPool {
   int active_ = 0;
   unsigned long generation_ = 0;
   bool stop_ = false;
+  bool tracing_ = false;
+  std::vector<std::vector<Span>> spans_;  // per thread; each written only by its thread
+  void run_one(size_t i, int index);
 };
 
 // Default thread count: LITEPOSE_NUM_THREADS if set and valid, else the

@@ -61,7 +61,13 @@ void register_network(py::module_& m) {
       .def_readonly("in_shape", &litepose::LayerTiming::in_shape)
       .def_readonly("out_shape", &litepose::LayerTiming::out_shape)
       .def_readonly("macs", &litepose::LayerTiming::macs)
-      .def_readonly("ms", &litepose::LayerTiming::ms);
+      .def_readonly("ms", &litepose::LayerTiming::ms)
+      .def_readonly("start_ms", &litepose::LayerTiming::start_ms)
+      .def_property_readonly("spans", [](const litepose::LayerTiming& t) {
+        py::list out;
+        for (const auto& s : t.spans) out.append(py::make_tuple(s.thread, s.start_ms, s.end_ms));
+        return out;
+      });
 
   py::class_<Network, std::shared_ptr<Network>>(m, "Network")
       .def(py::init([](const std::string& path, int num_threads, const std::string& isa) {
@@ -127,6 +133,12 @@ void register_network(py::module_& m) {
     return v;
   });
   m.def("compiled_isas", &litepose::ops::compiled_isas);
+  m.def("compiler", [] {
+    py::dict d;
+    d["version"] = litepose::ops::compiler_version();
+    d["flags"] = litepose::ops::compiler_flags();
+    return d;
+  });
   m.def("default_num_threads", &litepose::ops::default_num_threads);
 #ifndef LITEPOSE_VERSION
 #define LITEPOSE_VERSION "dev"

@@ -16,9 +16,10 @@ from . import _core
 from .archs import ARCHS, get_arch
 from .errors import ModelError
 from .network import Network
+from .profile import Profile, profile
 
 __version__ = _core.__version__
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-__all__ = ["Network", "ModelError", "ARCHS", "get_arch", "__version__"]
+__all__ = ["Network", "ModelError", "ARCHS", "get_arch", "profile", "Profile", "__version__"]

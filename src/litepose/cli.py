@@ -167,6 +167,40 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_profile(args) -> int:
+    from .profile import profile
+
+    net = _load_network(args)
+    target = net
+    size = args.size or net.input_size
+    if size % 16:
+        raise CliError(f"--size must be a multiple of 16, got {size}")
+    x = np.random.default_rng(0).standard_normal((1, 3, size, size)).astype(np.float32)
+    call = lambda: net.forward(x)  # noqa: E731
+    try:
+        from .estimator import PoseEstimator
+
+        if not args.network_only:
+            target = PoseEstimator(net)
+            img = (np.random.default_rng(1).random((size, size, 3)) * 255).astype(np.uint8)
+            call = lambda: target(img)  # noqa: E731
+    except ImportError:
+        pass
+    for _ in range(args.warmup):
+        call()
+    with profile(target) as prof:
+        for _ in range(args.runs):
+            call()
+    p = prof.result
+    text = {"table": p.table, "csv": p.to_csv, "json": p.to_json, "trace": p.to_chrome_trace}[args.format]()
+    if args.output:
+        Path(args.output).write_text(text)
+        print(f"wrote {args.output} ({args.format}, {len(p.rows)} rows, {p.end_to_end_ms:.2f} ms end to end)")
+    else:
+        print(text)
+    return 0
+
+
 # ---------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="litepose", description="LitePose multi-person pose estimation on the CPU")
@@ -198,6 +232,13 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="latency of preprocess, network, decode and end to end")
     model_args(b, 20)
     b.set_defaults(func=cmd_bench)
+
+    pr = sub.add_parser("profile", help="per-layer timing of a frame (table, csv, json, chrome trace)")
+    model_args(pr, 10)
+    pr.add_argument("--format", choices=["table", "csv", "json", "trace"], default="table")
+    pr.add_argument("-o", "--output", help="write to this file instead of stdout")
+    pr.add_argument("--network-only", action="store_true", help="profile the network alone (no pre/post-processing)")
+    pr.set_defaults(func=cmd_profile)
     return p
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
@@ -68,10 +69,18 @@ class Network:
         """Kernel implementation chosen for each op family."""
         return dict(self._net.kernels())
 
+    _profiler = None  # set by litepose.profile() while active
+
     def forward(self, x: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """Run the network.  ``x``: C-contiguous float32 [N, 3, H, W],
         ImageNet-normalised RGB.  Releases the GIL while it runs."""
-        return self._net.forward(x)
+        prof = self._profiler
+        if prof is None:
+            return self._net.forward(x)
+        t0 = time.perf_counter()
+        out = self._net.forward(x)
+        prof._record((time.perf_counter() - t0) * 1e3)
+        return out
 
     __call__ = forward
 

@@ -49,7 +49,13 @@ struct LayerTiming {
   std::string kernel;      // implementation name, e.g. "f32-gemm-4x16-avx2"
   std::vector<int> in_shape, out_shape;  // NHWC without batch: h, w, c
   double macs = 0;
-  double ms = 0;
+  double ms = 0;           // wall time of the layer
+  double start_ms = 0;     // start, relative to the start of forward()
+  struct Span {
+    int thread;            // 0 = the calling thread, 1.. = pool workers
+    double start_ms, end_ms;
+  };
+  std::vector<Span> spans; // the layer's work items per thread
 };
 
 class Network {
