@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The project's whole test suite, as the README gives it and CI runs it
 # (.ci/run): install the package with its test extras (builds the native
-# extension), build and run the C++ tests with CTest, run the aarch64 lane
-# under qemu when scripts/aarch64_lane.sh exists, then the Python tests.
+# extension), build and run the C++ tests with CTest (plain, then under
+# ASan+UBSan), fuzz the loader and decoder for a bounded time, run the
+# aarch64 lane under qemu, then the Python tests.  Environment switches for
+# quick local runs: LITEPOSE_SKIP_FUZZ=1, LITEPOSE_SKIP_AARCH64=1,
+# LITEPOSE_FUZZ_SECONDS=N.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -16,6 +19,17 @@ command -v ninja >/dev/null 2>&1 && GEN=(-G Ninja)
 cmake -S . -B build/ctest "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release -DLITEPOSE_BUILD_PYTHON=OFF >/dev/null
 cmake --build build/ctest --parallel 2
 ctest --test-dir build/ctest --output-on-failure
+
+echo "== C++ tests under AddressSanitizer + UBSan"
+cmake -S . -B build/asan "${GEN[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLITEPOSE_BUILD_PYTHON=OFF -DLITEPOSE_SANITIZE=ON >/dev/null
+cmake --build build/asan --parallel 2
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  ctest --test-dir build/asan --output-on-failure
+
+if [ "${LITEPOSE_SKIP_FUZZ:-0}" != 1 ]; then
+  echo "== bounded fuzzing (libFuzzer, ASan, UBSan)"
+  scripts/fuzz.sh "${LITEPOSE_FUZZ_SECONDS:-30}"
+fi
 
 if [ -x scripts/aarch64_lane.sh ] && [ "${LITEPOSE_SKIP_AARCH64:-0}" != 1 ]; then
   echo "== aarch64 lane (cross-built C++ tests under qemu)"
