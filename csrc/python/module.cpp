@@ -9,6 +9,7 @@ namespace py = pybind11;
 
 void register_network(py::module_& m);
 void register_model(py::module_& m);
+void register_decode(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "litepose native core";
@@ -24,4 +25,5 @@ PYBIND11_MODULE(_core, m) {
   });
   register_model(m);
   register_network(m);
+  register_decode(m);
 }
