@@ -34,6 +34,8 @@ fi
 if [ -x scripts/aarch64_lane.sh ] && [ "${LITEPOSE_SKIP_AARCH64:-0}" != 1 ]; then
   echo "== aarch64 lane (cross-built C++ tests under qemu)"
   scripts/aarch64_lane.sh
+  echo "== aarch64 wheel (cross-built, installed into an emulated arm64 Python, parity checked)"
+  scripts/aarch64_wheel.sh
 fi
 
 echo "== Python tests (pytest)"

@@ -201,6 +201,186 @@ def cmd_profile(args) -> int:
     return 0
 
 
+IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+
+
+def _expand_inputs(items: Sequence[str]) -> List[Path]:
+    import glob
+
+    out: List[Path] = []
+    for item in items:
+        p = Path(item)
+        if p.is_dir():
+            found = sorted(q for q in p.iterdir() if q.suffix.lower() in IMAGE_EXTS)
+            if not found:
+                raise CliError(f"no images ({', '.join(sorted(IMAGE_EXTS))}) in directory {p}")
+            out += found
+        elif p.is_file():
+            out.append(p)
+        elif any(c in item for c in "*?["):
+            found = sorted(Path(q) for q in glob.glob(item, recursive=True) if Path(q).suffix.lower() in IMAGE_EXTS)
+            if not found:
+                raise CliError(f"no images match {item!r}")
+            out += found
+        else:
+            raise CliError(f"input not found: {item}")
+    return out
+
+
+def _estimator(args):
+    from .estimator import PoseEstimator
+
+    model = Path(args.model)
+    if not model.exists():
+        raise CliError(f"model file not found: {model}")
+    return PoseEstimator(model, num_threads=_threads(args), flip=args.flip, isa=args.isa, fast=args.fast)
+
+
+def cmd_predict(args) -> int:
+    import cv2
+
+    from .draw import draw
+
+    images = _expand_inputs(args.inputs)
+    est = _estimator(args)
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results = []
+    stems: Dict[str, int] = {}
+    for n, path in enumerate(images):
+        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if img is None:
+            raise CliError(f"cannot read image {path}")
+        t0 = time.perf_counter()
+        poses = est(img)
+        ms = (time.perf_counter() - t0) * 1e3
+        keep = poses.scores >= args.min_score
+        stem = path.stem
+        if stem in stems:  # same stem from two folders: keep both
+            stems[stem] += 1
+            stem = f"{stem}_{stems[stem]}"
+        else:
+            stems[stem] = 0
+        drawn = draw(img, _subset(poses, keep), threshold=args.threshold)
+        cv2.imwrite(str(out_dir / f"{stem}.jpg"), drawn)
+        for d in poses.to_coco(image_id=n):
+            d["image_id"] = n
+            d["file_name"] = str(path)
+            results.append(d)
+        log.info("%s: %d people (%d drawn) in %.1f ms", path, len(poses), int(keep.sum()), ms)
+        if args.show:
+            _show(drawn)
+    (out_dir / "results.json").write_text(json.dumps(results))
+    print(f"{len(images)} image(s), {len(results)} people -> {out_dir}/ (drawn images, results.json)")
+    return 0
+
+
+def _subset(poses, mask):
+    from .results import Poses
+
+    return Poses(poses.keypoints[mask], poses.scores[mask], poses.names, poses.skeleton, poses.image_size)
+
+
+def _show(img) -> None:
+    import cv2
+
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        log.warning("--show: no display found (DISPLAY is not set); not showing")
+        return
+    try:
+        cv2.imshow("litepose", img)
+        cv2.waitKey(1)
+    except cv2.error as e:  # headless OpenCV build
+        log.warning("--show: this OpenCV build cannot open windows (%s)", str(e).splitlines()[0])
+
+
+def cmd_video(args) -> int:
+    import cv2
+
+    from .draw import draw
+
+    src = args.source
+    cap = cv2.VideoCapture(int(src) if src.isdigit() else src)
+    if not cap.isOpened():
+        raise CliError(f"cannot open video source {src!r} (a file, a camera index or a stream URL)")
+    est = _estimator(args)
+    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+    if not (0 < fps < 1000):
+        fps = 30.0
+    total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    out_path = Path(args.out)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    jsonl_path = out_path.with_suffix(".jsonl")
+    writer = None
+    n = 0
+    t_start = time.perf_counter()
+    infer_ms = []
+    interrupted = False
+    progress = total > 0 and sys.stderr.isatty() and not args.verbose
+    try:
+        with open(jsonl_path, "w") as jl:
+            while args.max_frames is None or n < args.max_frames:
+                ok, frame = cap.read()
+                if not ok:
+                    break
+                if writer is None:
+                    h, w = frame.shape[:2]
+                    writer = cv2.VideoWriter(str(out_path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+                    if not writer.isOpened():
+                        raise CliError(f"cannot write video {out_path}")
+                t0 = time.perf_counter()
+                poses = est(frame)
+                infer_ms.append((time.perf_counter() - t0) * 1e3)
+                keep = poses.scores >= args.min_score
+                drawn = draw(frame, _subset(poses, keep), threshold=args.threshold, copy=False)
+                writer.write(drawn)
+                jl.write(json.dumps({"frame": n, "time": round(n / fps, 4), **poses.to_dict()}) + "\n")
+                n += 1
+                if progress:
+                    done = int(30 * n / total)
+                    print(f"\r[{'#' * done}{'.' * (30 - done)}] {n}/{total} frames", end="", file=sys.stderr, flush=True)
+                if args.show:
+                    _show(drawn)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        cap.release()
+        if writer is not None:
+            writer.release()  # finalises the file: playable even after Ctrl-C
+        if progress:
+            print(file=sys.stderr)
+    wall = time.perf_counter() - t_start
+    if n == 0:
+        raise CliError(f"no frames could be read from {src!r}")
+    print(f"{'interrupted after ' if interrupted else ''}{n} frames -> {out_path} and {jsonl_path}; "
+          f"{n / wall:.1f} fps overall, pose estimation {np.median(infer_ms):.1f} ms/frame median "
+          f"({1000 / np.median(infer_ms):.1f} fps)")
+    return 130 if interrupted else 0
+
+
+def cmd_eval(args) -> int:
+    from .eval import evaluate
+
+    est = _estimator(args)
+    out = Path(args.results) if args.results else None
+
+    def progress(i, n):
+        if sys.stderr.isatty() and not args.verbose:
+            print(f"\r{i}/{n} images", end="" if i < n else "\n", file=sys.stderr, flush=True)
+
+    m = evaluate(est, args.annotations, args.images, est.num_joints, results_path=out, limit=args.limit,
+                 progress=progress)
+    print(f"LitePose-{est.network.arch} {est.dataset} on {m['images']} images ({m['detections']} detections), "
+          f"input {est.input_size}, flip {'on' if est.flip else 'off'}{', fast decode' if est.fast else ''}")
+    for k in ("AP", "AP50", "AP75", "APm", "APl", "AR"):
+        print(f"{k:<5} {m[k]:.4f}")
+    if out:
+        print(f"detections written to {out}")
+    if args.json:
+        print(json.dumps(m))
+    return 0
+
+
 # ---------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="litepose", description="LitePose multi-person pose estimation on the CPU")
@@ -228,6 +408,43 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--warmup", type=int, default=3)
         sp.add_argument("--size", type=_positive_int, help="square input size (default: the model's)")
         sp.add_argument("--json", action="store_true")
+
+    def est_args(sp):
+        sp.add_argument("--threads", type=_positive_int, help="threads (default LITEPOSE_NUM_THREADS or all cores)")
+        sp.add_argument("--isa", default="auto", help="kernel set: auto, scalar, avx2, avx512f, neon")
+        sp.add_argument("--flip", action="store_true", help="flip test (slower, more accurate)")
+        sp.add_argument("--fast", action="store_true", help="fast decoding at 1/2 resolution")
+
+    pd = sub.add_parser("predict", help="people in images: drawn images and COCO results.json")
+    pd.add_argument("model")
+    pd.add_argument("inputs", nargs="+", help="image files, directories or globs")
+    pd.add_argument("--out", required=True, help="output directory")
+    pd.add_argument("--threshold", type=float, default=0.1, help="joints under this score are not drawn")
+    pd.add_argument("--min-score", type=float, default=0.1, help="people under this score are not drawn")
+    pd.add_argument("--show", action="store_true", help="show each result in a window when a display exists")
+    est_args(pd)
+    pd.set_defaults(func=cmd_predict)
+
+    v = sub.add_parser("video", help="annotate a video file, camera or stream; writes FILE.mp4 and FILE.jsonl")
+    v.add_argument("model")
+    v.add_argument("source", help="video file, camera index (0) or stream URL")
+    v.add_argument("--out", required=True, help="output video (.mp4); per-frame people go to the same name .jsonl")
+    v.add_argument("--threshold", type=float, default=0.1)
+    v.add_argument("--min-score", type=float, default=0.1)
+    v.add_argument("--max-frames", type=_positive_int)
+    v.add_argument("--show", action="store_true")
+    est_args(v)
+    v.set_defaults(func=cmd_video)
+
+    e = sub.add_parser("eval", help="COCO keypoint AP of a model on a COCO-format dataset (pycocotools)")
+    e.add_argument("model")
+    e.add_argument("--annotations", required=True)
+    e.add_argument("--images", required=True)
+    e.add_argument("--results", help="write the detections (COCO results JSON) here")
+    e.add_argument("--limit", type=_positive_int, help="only the first N images")
+    e.add_argument("--json", action="store_true")
+    est_args(e)
+    e.set_defaults(func=cmd_eval)
 
     b = sub.add_parser("bench", help="latency of preprocess, network, decode and end to end")
     model_args(b, 20)
