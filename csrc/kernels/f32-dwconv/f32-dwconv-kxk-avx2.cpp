@@ -1,0 +1,252 @@
+// f32_dwconv_kxk__avx2: kxk depthwise convolution over NHWC, AVX2+FMA.
+//
+// Design
+//   Vectorised over channels (8 per ymm; the last block uses
+//   _mm256_maskload/maskstore, so any channel count works and nothing past a
+//   pixel's C channels is touched).  Work unit: 2 output rows x T = 4 output
+//   pixels x 8 channels = 8 accumulators, 8 independent FMA chains for the
+//   2 pipes x 4-cycle latency.  Each input row u is visited once for both
+//   output rows (kernel row ky = u for the first, u - S for the second); per
+//   tap kx the two weight vectors are loaded once and every input vector
+//   loaded feeds both rows.  With K a compile-time constant (7 s1/s2, 5 s1,
+//   3 s1: every LitePose layer) the kx loop is unrolled and the compiler
+//   keeps a sliding window of the input row in registers (input t + kx is the
+//   same vector for (t, kx) and (t+1, kx-1)): about 4-5 live inputs next to
+//   8 accumulators and 2 weights in the 16 ymm registers.  Any other K or
+//   stride runs the same code with run-time bounds.
+//
+//     input row u, tap kx (S = 1):
+//       w0 = W[u][kx]  w1 = W[u-1][kx]                 (2 ymm)
+//       x = in[x0 + kx + t]:  acc0[t] += x * w0        t = 0..3
+//                             acc1[t] += x * w1        (8 ymm accumulators)
+//
+//   Kernel rows outside the image are skipped per output row; blocks that
+//   touch the left/right border or the row end zero the out-of-image inputs
+//   (they are loaded from column 0, always valid, and masked to 0 with an
+//   AND), so the tap adds exactly 0 and no padded copy exists.  Channels are
+//   processed in groups sized so a row pair's input rows stay in L2, and the
+//   rows the next pair adds are prefetched into L2 during this one.  Any odd K
+//   and stride.
+// Contract: kernels.h (DwConvFn); computes output rows [oy0, oy1) only.
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "kernels/f32-dwconv/f32-dwconv.h"
+
+namespace litepose::kernels {
+
+namespace {
+
+constexpr int kT = 4;
+// Bytes of input rows a channel group may keep live in L2.
+constexpr size_t kL2Budget = 256 * 1024;
+
+inline __m256i ymm_mask(size_t valid) {
+  const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(valid > 8 ? 8 : valid)), idx);
+}
+
+template <bool TAIL>
+inline __m256 load(const float* p, __m256i mk) {
+  if constexpr (TAIL) return _mm256_maskload_ps(p, mk);
+  else return _mm256_loadu_ps(p);
+}
+
+struct RowCtx {
+  const float* in;  // input at (row 0, col 0, channel c0)
+  const float* w;   // weights at (tap 0, channel c0)
+  float* out;       // output at (first output row, col 0, channel c0)
+  size_t C, ostride;
+  long W, iy_base, ix_origin;
+  int K, S;
+  int ky0[2], ky1[2];  // valid kernel rows of each output row of the group
+  const float* pf;     // first input row the next row pair adds (or null)
+  int npf;             // how many rows from pf to prefetch
+  __m256i mk;
+  __m256 bias, vmin, vmax;
+};
+
+// One input row u for the rows of the group that use it (Q0: first output
+// row with ky = u, Q1: second with ky = u - S).
+template <int KK, int S, bool EDGE, bool TAIL, bool Q0, bool Q1>
+inline void row_taps(const RowCtx& r, const float* row, long ix0, int u, const size_t* off,
+                     const __m256* keep, __m256 (&acc)[2][kT]) {
+  const long s = S ? S : r.S;
+  const size_t pix = r.C;
+  const int K = KK ? KK : r.K;  // KK == 0: kernel size known only at run time
+  const float* w0p = r.w + static_cast<size_t>(u * K) * pix;
+  const float* w1p = r.w + static_cast<size_t>((u - s) * K) * pix;
+#pragma GCC unroll 8
+  for (int kx = 0; kx < K; ++kx) {
+    __m256 w0, w1;
+    if (Q0) w0 = load<TAIL>(w0p + static_cast<size_t>(kx) * pix, r.mk);
+    if (Q1) w1 = load<TAIL>(w1p + static_cast<size_t>(kx) * pix, r.mk);
+#pragma GCC unroll 8
+    for (int t = 0; t < kT; ++t) {
+      __m256 x;
+      if constexpr (EDGE) {
+        const long j = t * s + kx;
+        x = _mm256_and_ps(load<TAIL>(row + off[j], r.mk), keep[j]);
+      } else {
+        x = load<TAIL>(row + static_cast<size_t>(ix0 + t * s + kx) * pix, r.mk);
+      }
+      if (Q0) acc[0][t] = _mm256_fmadd_ps(x, w0, acc[0][t]);
+      if (Q1) acc[1][t] = _mm256_fmadd_ps(x, w1, acc[1][t]);
+    }
+  }
+}
+
+// R (1 or 2) output rows x kT output pixels from output column x0.  EDGE:
+// the block touches the image border or the row end (tb < kT).
+template <int KK, int S, int R, bool EDGE, bool TAIL>
+inline void block(const RowCtx& r, long x0, int tb) {
+  __m256 acc[2][kT];
+#pragma GCC unroll 8
+  for (int t = 0; t < kT; ++t) acc[0][t] = acc[1][t] = r.bias;
+  const long s = S ? S : r.S;  // S == 0: stride known only at run time
+  const long ix0 = x0 * s + r.ix_origin;
+  const size_t pix = r.C;  // floats per pixel
+  // EDGE: per input column j of the block, its offset (0 when outside) and
+  // an all-ones / all-zero AND mask.  At most kT*S + K - 1 columns.
+  constexpr int kMaxCols = 64;
+  size_t off[EDGE ? kMaxCols : 1];
+  __m256 keep[EDGE ? kMaxCols : 1];
+  if constexpr (EDGE) {
+    const long ncols = (kT - 1) * s + r.K;
+    const long last = (tb - 1) * s + r.K - 1;
+    const __m256 ones = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
+    for (long j = 0; j < ncols; ++j) {
+      const long ix = ix0 + j;
+      const bool ok = ix >= 0 && ix < r.W && j <= last;
+      off[j] = ok ? static_cast<size_t>(ix) * pix : 0;
+      keep[j] = ok ? ones : _mm256_setzero_ps();
+    }
+  }
+  if (r.pf) {
+    // Pull the input rows the next row pair adds into L2 while this pair
+    // computes (a layer's input is usually far larger than L2).
+    for (int q = 0; q < r.npf; ++q)
+      for (long j = 0; j < kT * s; ++j) {
+        const long ix = std::min<long>(std::max<long>(ix0 + j, 0), r.W - 1);
+        _mm_prefetch(reinterpret_cast<const char*>(r.pf + (static_cast<size_t>(q) * static_cast<size_t>(r.W) +
+                                                           static_cast<size_t>(ix)) * pix),
+                     _MM_HINT_T1);
+      }
+  }
+  const int u0 = r.ky0[0], u1 = R == 2 ? r.ky1[1] + static_cast<int>(s) : r.ky1[0];
+  for (int u = u0; u < u1; ++u) {
+    const float* row = r.in + static_cast<size_t>(r.iy_base + u) * static_cast<size_t>(r.W) * pix;
+    const bool q0 = u >= r.ky0[0] && u < r.ky1[0];
+    const bool q1 = R == 2 && u - s >= r.ky0[1] && u - s < r.ky1[1];
+    if (q0 && q1) row_taps<KK, S, EDGE, TAIL, true, true>(r, row, ix0, u, off, keep, acc);
+    else if (q0) row_taps<KK, S, EDGE, TAIL, true, false>(r, row, ix0, u, off, keep, acc);
+    else if (q1) row_taps<KK, S, EDGE, TAIL, false, true>(r, row, ix0, u, off, keep, acc);
+  }
+#pragma GCC unroll 2
+  for (int q = 0; q < R; ++q)
+#pragma GCC unroll 8
+    for (int t = 0; t < kT; ++t) {
+      if (EDGE && t >= tb) break;
+      const __m256 v = _mm256_min_ps(_mm256_max_ps(acc[q][t], r.vmin), r.vmax);
+      float* o = r.out + q * r.ostride + static_cast<size_t>(x0 + t) * pix;
+      if constexpr (TAIL) _mm256_maskstore_ps(o, r.mk, v);
+      else _mm256_storeu_ps(o, v);
+    }
+}
+
+template <int KK, int S, int R, bool TAIL>
+inline void sweep(const RowCtx& r, long OW, long xi0, long xi1) {
+  for (long x0 = 0; x0 < OW; x0 += kT) {
+    const int tb = static_cast<int>(std::min<long>(kT, OW - x0));
+    if (tb == kT && x0 >= xi0 && x0 + kT <= xi1)
+      block<KK, S, R, false, TAIL>(r, x0, kT);
+    else
+      block<KK, S, R, true, TAIL>(r, x0, tb);
+  }
+}
+
+template <int KK, int S, bool TAIL>
+inline void sweep_rows(const RowCtx& r, int R, long OW, long xi0, long xi1) {
+  if (R == 2) sweep<KK, S, 2, TAIL>(r, OW, xi0, xi1);
+  else sweep<KK, S, 1, TAIL>(r, OW, xi0, xi1);
+}
+
+template <int KK, int S>  // 0: any kernel size / stride, read from p
+void run(const DwConvParams& p, const float* in, const float* w, const float* bias, float* out,
+         size_t oy0, size_t oy1) {
+  const size_t C = p.channels;
+  const long OW = static_cast<long>(p.out_w);
+  const long H = static_cast<long>(p.in_h), W = static_cast<long>(p.in_w), pad = p.pad, K = p.kernel;
+  const long s = S ? S : p.stride;
+  const long xi0 = (pad + s - 1) / s;
+  const long xi1 = std::max<long>(xi0, std::min<long>(OW, W - K + pad >= 0 ? (W - K + pad) / s + 1 : 0));
+  RowCtx r;
+  r.C = C;
+  r.ostride = p.out_w * C;
+  r.W = W;
+  r.K = p.kernel;
+  r.S = static_cast<int>(s);
+  r.ix_origin = -pad;
+  r.vmin = _mm256_set1_ps(p.min);
+  r.vmax = _mm256_set1_ps(p.max);
+  // Channel groups: the input rows a row pair reads, (2S + K - 2) x W
+  // pixels, are kept within ~kL2Budget bytes per group so that they stay in
+  // L2 from one row pair to the next (112 x 144 channels would overflow a
+  // 1 MB L2 otherwise).
+  const size_t rows_live = static_cast<size_t>(2 * s + K - 2);
+  const size_t cg_fit = kL2Budget / (rows_live * p.in_w * sizeof(float)) / 8 * 8;
+  const size_t CG = std::min(C, std::max<size_t>(8, cg_fit));
+  for (size_t g0 = 0; g0 < C; g0 += CG) {
+    const size_t g1 = std::min(C, g0 + CG);
+    for (size_t oy = oy0; oy < oy1;) {
+      const int R = oy + 1 < oy1 ? 2 : 1;
+      const long iy0 = static_cast<long>(oy) * s - pad;
+      for (int q = 0; q < R; ++q) {
+        const long iyq = iy0 + q * s;
+        r.ky0[q] = static_cast<int>(std::max<long>(0, -iyq));
+        r.ky1[q] = static_cast<int>(std::min<long>(K, H - iyq));
+      }
+      r.iy_base = iy0;
+      // rows the next pair reads that this pair does not
+      const long pf0 = std::max<long>(0, iy0 + (R - 1) * s + K), pf1 = std::min<long>(H, iy0 + (R + 1) * s + K);
+      const bool pf = oy + static_cast<size_t>(R) < oy1 && pf1 > pf0;
+      r.npf = pf ? static_cast<int>(pf1 - pf0) : 0;
+      for (size_t c0 = g0; c0 < g1; c0 += 8) {
+        r.pf = pf ? in + static_cast<size_t>(pf0) * p.in_w * C + c0 : nullptr;
+        r.in = in + c0;
+        r.w = w + c0;
+        r.out = out + oy * p.out_w * C + c0;
+        if (C - c0 >= 8) {
+          r.bias = _mm256_loadu_ps(bias + c0);
+          sweep_rows<KK, S, false>(r, R, OW, xi0, xi1);
+        } else {
+          r.mk = ymm_mask(C - c0);
+          r.bias = _mm256_maskload_ps(bias + c0, r.mk);
+          sweep_rows<KK, S, true>(r, R, OW, xi0, xi1);
+        }
+      }
+      oy += static_cast<size_t>(R);
+    }
+  }
+}
+
+}  // namespace
+
+void f32_dwconv_kxk__avx2(const DwConvParams& p, const float* in, const float* w,
+                          const float* bias, float* out, size_t oy0, size_t oy1) {
+  // Border blocks keep per-column state for (kT-1)*stride + K <= 64
+  // columns; anything wider (never in LitePose) takes the portable kernel.
+  if ((kT - 1) * static_cast<long>(p.stride) + p.kernel > 64)
+    return f32_dwconv_kxk__scalar(p, in, w, bias, out, oy0, oy1);
+  const int k = p.kernel, s = p.stride;
+  if (k == 7 && s == 1) return run<7, 1>(p, in, w, bias, out, oy0, oy1);
+  if (k == 7 && s == 2) return run<7, 2>(p, in, w, bias, out, oy0, oy1);
+  if (k == 5 && s == 1) return run<5, 1>(p, in, w, bias, out, oy0, oy1);
+  if (k == 3 && s == 1) return run<3, 1>(p, in, w, bias, out, oy0, oy1);
+  if (s == 1) return run<0, 1>(p, in, w, bias, out, oy0, oy1);
+  if (s == 2) return run<0, 2>(p, in, w, bias, out, oy0, oy1);
+  return run<0, 0>(p, in, w, bias, out, oy0, oy1);
+}
+
+}  // namespace litepose::kernels

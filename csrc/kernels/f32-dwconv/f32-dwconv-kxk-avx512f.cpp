@@ -1,0 +1,250 @@
+// f32_dwconv_kxk__avx512f: kxk depthwise convolution over NHWC, AVX-512F.
+//
+// Design
+//   Vectorised over channels (16 per zmm, the last block masked: any channel
+//   count works and nothing past a pixel's C channels is read or written).
+//   Work unit: 2 output rows x T = 4 output pixels x 16 channels.  Each
+//   input row segment the unit needs (T*S + K - 1 pixels) is loaded into
+//   registers once and feeds every (output row, output pixel, kx) that uses
+//   it: kernel row ky of the first output row and ky - S of the second.
+//
+//     K = 7, S = 1, input row u (shared by output rows q = 0 and 1):
+//       x0 x1 ... x9                      10 zmm, loaded once per row u
+//       q = 0, ky = u:    for kx: w = W[u][kx]      (1 zmm)
+//                           acc0[t] += x[t + kx] * w   t = 0..3
+//       q = 1, ky = u-1:  for kx: w = W[u-1][kx]
+//                           acc1[t] += x[t + kx] * w
+//     registers: 8 acc + 10 x + 1-2 w = 20 of 32 (no spills; T = 4 was
+//     measured faster than 6, 8 or 10, whose inputs spill, see
+//     benchmarks/bench_kernels).  Per row u: 10 + 14 loads for 56 FMAs.
+//   K = 7, S = 2: 14 inputs per row segment, 5 of 7 rows shared.  Any image
+//   size and the K = 3/5 head/stem layers use the same code.
+//
+//   Kernel rows outside the image are skipped (ky range per output row).
+//   Blocks that touch the left/right border or the row end run the same FMA
+//   schedule with the out-of-image input columns loaded under an all-zero
+//   lane mask (no memory touched, no padded copy, the tap adds exactly 0),
+//   so borders cost no more than the interior.  The input rows the next row
+//   pair will add are prefetched into L2 during this pair.  Fast paths: K in
+//   {3, 5, 7} x S in {1, 2}; other K/S take a per-pixel path.
+//   Loop order: row pair > channel block > x blocks, so a block's K*K
+//   weight vectors stay in L1 while the rows are swept.
+// Contract: kernels.h (DwConvFn); computes output rows [oy0, oy1) only.
+#include <immintrin.h>
+
+// GCC 12's AVX-512 min/max/extract intrinsics start from
+// _mm512_undefined_ps(), which it then reports as uninitialised (GCC bug
+// 105593, fixed in 13); the warning is about the header, not this code.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+#include <algorithm>
+
+#include "kernels/f32-dwconv/f32-dwconv.h"
+
+namespace litepose::kernels {
+
+namespace {
+
+// Bytes of input rows a channel group may keep live in L2 (of 1 MB on
+// Zen 4, 1-2 MB on recent Intel), leaving room for outputs and prefetches.
+constexpr size_t kL2Budget = 256 * 1024;
+
+inline __mmask16 lane_mask(size_t valid) {
+  return static_cast<__mmask16>(valid >= 16 ? 0xFFFFu : ((1u << valid) - 1u));
+}
+
+struct RowCtx {
+  const float* in;    // input at (row 0, col 0, channel c0)
+  const float* w;     // weights at (tap 0, channel c0)
+  float* out;         // output at (first output row, col 0, channel c0)
+  size_t C, W;        // channels, input width
+  size_t ostride;     // floats per output row
+  long ix_origin;     // input column of output column 0, tap 0: -pad
+  int ky0[2], ky1[2]; // valid kernel rows of each output row of the group
+  long iy_base;       // input row of ky = 0 for the first output row
+  const float* pf;    // first input row the next row group adds (or null)
+  int npf;            // how many rows from pf to prefetch
+  __mmask16 mk;
+  __m512 bias, vmin, vmax;
+};
+
+// R (1 or 2) output rows x T output pixels starting at output column x0.
+// Each input row is loaded once and feeds both output rows (kernel row ky
+// for the first, ky - S for the second).  EDGE: the block touches the
+// left/right border or the row end (tb < T).  Input columns outside the
+// image get an all-zero lane mask: the masked load touches no memory and
+// yields zeros, so the block keeps the interior's branch-free schedule; only
+// the tb valid outputs are stored.
+template <int K, int S, int T, int R, bool EDGE>
+inline void block(const RowCtx& r, long x0, int tb) {
+  constexpr int NX = T * S + K - 1;
+  __m512 acc[R][T];
+#pragma GCC unroll 2
+  for (int q = 0; q < R; ++q)
+#pragma GCC unroll 16
+    for (int t = 0; t < T; ++t) acc[q][t] = r.bias;
+  const long ix0 = x0 * S + r.ix_origin;
+  __mmask16 mj[EDGE ? NX : 1];
+  size_t off[EDGE ? NX : 1];
+  if constexpr (EDGE) {
+    const long last = (tb - 1) * S + K - 1;  // inputs past this feed no stored output
+#pragma GCC unroll 32
+    for (int j = 0; j < NX; ++j) {
+      const long ix = ix0 + j;
+      const bool ok = ix >= 0 && ix < static_cast<long>(r.W) && j <= last;
+      mj[j] = ok ? r.mk : static_cast<__mmask16>(0);
+      off[j] = ok ? static_cast<size_t>(ix) * r.C : 0;
+    }
+  }
+  if (r.pf) {
+    // Pull the input rows the next row group adds into L2 while this group
+    // computes (a layer's input is usually far larger than L2).
+    for (int s = 0; s < r.npf; ++s)
+#pragma GCC unroll 32
+      for (int j = 0; j < T * S; ++j) {
+        const long ix = std::min<long>(std::max<long>(ix0 + j, 0), static_cast<long>(r.W) - 1);
+        _mm_prefetch(reinterpret_cast<const char*>(r.pf + (s * r.W + static_cast<size_t>(ix)) * r.C), _MM_HINT_T1);
+      }
+  }
+  const int u0 = r.ky0[0], u1 = r.ky1[R - 1] + (R - 1) * S;
+  for (int u = u0; u < u1; ++u) {
+    const float* row = r.in + static_cast<size_t>(r.iy_base + u) * r.W * r.C;
+    __m512 x[NX];
+    if constexpr (EDGE) {
+#pragma GCC unroll 32
+      for (int j = 0; j < NX; ++j) x[j] = _mm512_maskz_loadu_ps(mj[j], row + off[j]);
+    } else {
+      const float* xp = row + static_cast<size_t>(ix0) * r.C;
+#pragma GCC unroll 32
+      for (int j = 0; j < NX; ++j, xp += r.C) x[j] = _mm512_maskz_loadu_ps(r.mk, xp);
+    }
+#pragma GCC unroll 2
+    for (int q = 0; q < R; ++q) {
+      const int ky = u - q * S;
+      if (ky < r.ky0[q] || ky >= r.ky1[q]) continue;
+      const float* wrow = r.w + static_cast<size_t>(ky * K) * r.C;
+#pragma GCC unroll 8
+      for (int kx = 0; kx < K; ++kx) {
+        const __m512 wv = _mm512_maskz_loadu_ps(r.mk, wrow + static_cast<size_t>(kx) * r.C);
+#pragma GCC unroll 16
+        for (int t = 0; t < T; ++t) acc[q][t] = _mm512_fmadd_ps(x[t * S + kx], wv, acc[q][t]);
+      }
+    }
+  }
+#pragma GCC unroll 2
+  for (int q = 0; q < R; ++q)
+#pragma GCC unroll 16
+    for (int t = 0; t < T; ++t) {
+      if (EDGE && t >= tb) break;
+      const __m512 v = _mm512_min_ps(_mm512_max_ps(acc[q][t], r.vmin), r.vmax);
+      _mm512_mask_storeu_ps(r.out + q * r.ostride + static_cast<size_t>(x0 + t) * r.C, r.mk, v);
+    }
+}
+
+template <int K, int S, int T>
+void run(const DwConvParams& p, const float* in, const float* w, const float* bias, float* out,
+         size_t oy0, size_t oy1) {
+  const size_t C = p.channels, OW = p.out_w;
+  const long H = static_cast<long>(p.in_h), W = static_cast<long>(p.in_w), pad = p.pad;
+  // Output columns whose taps are all inside the image: [xi0, xi1).
+  const long xi0 = (pad + S - 1) / S;
+  const long xi1 = std::max<long>(xi0, std::min<long>(static_cast<long>(OW), W - K + pad >= 0 ? (W - K + pad) / S + 1 : 0));
+  RowCtx r;
+  r.C = C;
+  r.W = p.in_w;
+  r.ostride = OW * C;
+  r.ix_origin = -pad;
+  r.vmin = _mm512_set1_ps(p.min);
+  r.vmax = _mm512_set1_ps(p.max);
+  // Channel groups: the input rows a row pair reads, (2S + K - 2) x W
+  // pixels, are kept within ~kL2Budget bytes per group so that they stay in
+  // L2 from one row pair to the next (the wide early layers, 112 x 144
+  // channels, would otherwise overflow a 1 MB L2).
+  const size_t rows_live = static_cast<size_t>(2 * S + K - 2);
+  const size_t cg_fit = kL2Budget / (rows_live * p.in_w * sizeof(float)) / 16 * 16;
+  const size_t CG = std::min(C, std::max<size_t>(16, cg_fit));
+  for (size_t g0 = 0; g0 < C; g0 += CG) {
+    const size_t g1 = std::min(C, g0 + CG);
+    for (size_t oy = oy0; oy < oy1;) {
+      const int R = oy + 1 < oy1 ? 2 : 1;  // output rows in this pair
+      const long iy0 = static_cast<long>(oy) * S - pad;
+      for (int q = 0; q < R; ++q) {
+        const long iyq = iy0 + q * S;
+        r.ky0[q] = static_cast<int>(std::max<long>(0, -iyq));
+        r.ky1[q] = static_cast<int>(std::min<long>(K, H - iyq));
+      }
+      r.iy_base = iy0;
+      // rows the next pair reads that this pair does not
+      const long pf0 = std::max<long>(0, iy0 + (R - 1) * S + K), pf1 = std::min<long>(H, iy0 + (R + 1) * S + K);
+      const bool pf = oy + R < oy1 && pf1 > pf0;
+      r.npf = pf ? static_cast<int>(pf1 - pf0) : 0;
+      for (size_t c0 = g0; c0 < g1; c0 += 16) {
+        r.pf = pf ? in + static_cast<size_t>(pf0) * p.in_w * C + c0 : nullptr;
+        r.mk = lane_mask(C - c0);
+        r.in = in + c0;
+        r.w = w + c0;
+        r.out = out + oy * OW * C + c0;
+        r.bias = _mm512_maskz_loadu_ps(r.mk, bias + c0);
+        for (long x0 = 0; x0 < static_cast<long>(OW); x0 += T) {
+          const int tb = static_cast<int>(std::min<long>(T, static_cast<long>(OW) - x0));
+          const bool interior = tb == T && x0 >= xi0 && x0 + T <= xi1;
+          if (R == 2) {
+            if (interior) block<K, S, T, 2, false>(r, x0, T);
+            else block<K, S, T, 2, true>(r, x0, tb);
+          } else {
+            if (interior) block<K, S, T, 1, false>(r, x0, T);
+            else block<K, S, T, 1, true>(r, x0, tb);
+          }
+        }
+      }
+      oy += static_cast<size_t>(R);
+    }
+  }
+}
+
+// Any K / stride: one output pixel at a time, taps checked.
+void run_generic(const DwConvParams& p, const float* in, const float* w, const float* bias, float* out,
+                 size_t oy0, size_t oy1) {
+  const size_t C = p.channels;
+  const int k = p.kernel, s = p.stride, pad = p.pad;
+  const long H = static_cast<long>(p.in_h), W = static_cast<long>(p.in_w);
+  const __m512 vmin = _mm512_set1_ps(p.min), vmax = _mm512_set1_ps(p.max);
+  for (size_t oy = oy0; oy < oy1; ++oy)
+    for (size_t ox = 0; ox < p.out_w; ++ox)
+      for (size_t c0 = 0; c0 < C; c0 += 16) {
+        const __mmask16 mk = lane_mask(C - c0);
+        __m512 acc = _mm512_maskz_loadu_ps(mk, bias + c0);
+        for (int ky = 0; ky < k; ++ky) {
+          const long iy = static_cast<long>(oy) * s - pad + ky;
+          if (iy < 0 || iy >= H) continue;
+          for (int kx = 0; kx < k; ++kx) {
+            const long ix = static_cast<long>(ox) * s - pad + kx;
+            if (ix < 0 || ix >= W) continue;
+            const float* ip = in + (static_cast<size_t>(iy) * p.in_w + static_cast<size_t>(ix)) * C + c0;
+            const float* wp = w + static_cast<size_t>(ky * k + kx) * C + c0;
+            acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, ip), _mm512_maskz_loadu_ps(mk, wp), acc);
+          }
+        }
+        acc = _mm512_min_ps(_mm512_max_ps(acc, vmin), vmax);
+        _mm512_mask_storeu_ps(out + (oy * p.out_w + ox) * C + c0, mk, acc);
+      }
+}
+
+}  // namespace
+
+void f32_dwconv_kxk__avx512f(const DwConvParams& p, const float* in, const float* w,
+                             const float* bias, float* out, size_t oy0, size_t oy1) {
+  const int k = p.kernel, s = p.stride;
+  if (k == 7 && s == 1) return run<7, 1, 4>(p, in, w, bias, out, oy0, oy1);
+  if (k == 7 && s == 2) return run<7, 2, 4>(p, in, w, bias, out, oy0, oy1);
+  if (k == 5 && s == 1) return run<5, 1, 4>(p, in, w, bias, out, oy0, oy1);
+  if (k == 5 && s == 2) return run<5, 2, 4>(p, in, w, bias, out, oy0, oy1);
+  if (k == 3 && s == 1) return run<3, 1, 8>(p, in, w, bias, out, oy0, oy1);
+  if (k == 3 && s == 2) return run<3, 2, 8>(p, in, w, bias, out, oy0, oy1);
+  run_generic(p, in, w, bias, out, oy0, oy1);
+}
+
+}  // namespace litepose::kernels
