@@ -382,10 +382,17 @@ def cmd_eval(args) -> int:
 
 
 # ---------------------------------------------------------------- parser
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (the usage block only on --help)."""
+
+    def error(self, message):  # noqa: D401
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="litepose", description="LitePose multi-person pose estimation on the CPU")
+    p = _Parser(prog="litepose", description="LitePose multi-person pose estimation on the CPU")
     p.add_argument("--verbose", "-v", action="store_true", help="debug logging and tracebacks")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     c = sub.add_parser("convert", help="convert an official PyTorch checkpoint into a .lpm model file")
     c.add_argument("checkpoint")
