@@ -172,3 +172,9 @@ def test_rss_stays_flat(real_model, crowd_image):
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     # ru_maxrss is in KiB: allow 8 MiB of allocator noise over 1,000 calls
     assert after - before < 8 * 1024, f"peak RSS grew by {(after - before) / 1024:.1f} MiB over 1,000 calls"
+
+
+def test_one_pixel_and_tiny_images_are_accepted(est):
+    for shape in ((1, 1, 3), (1, 7, 3), (5, 1, 3)):
+        p = est(np.full(shape, 128, np.uint8))
+        assert isinstance(p, Poses) and p.keypoints.shape[1:] == (14, 3)
