@@ -9,15 +9,35 @@
 //   in       h   x w   x 3        the input, NHWC
 //   a, b     h/2 x w/2 x stem     stem conv / stem depthwise outputs
 //   x[0..4]  stage outputs (x[0] = stem); all kept: the head reads x[0..4]
-//   e, d     largest expanded (hidden) tensor of any block, before/after dw
+//   e, d     largest expanded (hidden) tensor of any unfused block,
+//            before/after dw (empty when every block is fused)
+//   y        partner of x[s+1] for fused blocks (see below)
+//   fscratch per-thread row windows of the fused blocks (ops/fused_block.h)
 //   r[0..2]  deconv outputs at 1/8, 1/4, 1/2
 //   t        depthwise scratch of the separable final layers
 //   o4, o2   NHWC outputs before the transpose to NCHW
-// Blocks after the first of each stage run in place on x[s+1]: the project
-// GEMM reads each residual element before it writes the same element.
+// Unfused blocks after the first of each stage run in place on x[s+1]: the
+// project GEMM reads each residual element before it writes the same
+// element.  A fused block cannot run in place (one thread's band still reads
+// input rows another thread's band has written), so a stage with fused
+// blocks ping-pongs between x[s+1] and y, arranged so that its last block
+// writes x[s+1].
+//
+// Fusion (NetworkOptions::fuse, LITEPOSE_FUSE): "auto" fuses the blocks
+// whose expanded tensor is at least kFuseMinBytes (memory-bound ones; see
+// benchmarks/bench_fusion.py).  Tuning knobs for benchmarks, read once at
+// load: LITEPOSE_FUSE_MIN_KB, LITEPOSE_FUSE_BAND, LITEPOSE_FUSE_SLACK,
+// LITEPOSE_FUSE_CHUNKS (per thread), LITEPOSE_FUSE_CACHE_KB,
+// LITEPOSE_FUSE_RECOMPUTE.
+//
+// Profiling: a fused block still reports three rows (.inv, .depth_conv,
+// .point_conv, kernel "fused:<kernel>"): the block's wall time is split in
+// proportion to the time its threads spent in each part, and the rows'
+// spans are the parts' real per-band intervals.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <mutex>
 
@@ -25,6 +45,7 @@
 #include "litepose/network.h"
 #include "ops/aligned.h"
 #include "ops/dispatch.h"
+#include "ops/fused_block.h"
 #include "ops/ops.h"
 #include "ops/pack.h"
 
@@ -49,6 +70,9 @@ struct Block {
   Pointwise expand, project;
   Depthwise dw;
   bool residual = false;
+  // memory plan
+  bool fused = false;     // run as one fused_inverted_residual call
+  bool to_spare = false;  // writes y instead of x[s+1]
 };
 struct DeconvLayer {
   ops::AlignedBuffer w_refined, w_raw;
@@ -84,6 +108,22 @@ Depthwise make_depthwise(const ModelContents& m, const std::string& prefix, int 
 
 size_t out_dim(size_t in, int k, int stride) { return (in + 2 * (k / 2) - k) / stride + 1; }
 
+// "auto" fuses blocks whose expanded tensor has at least this many bytes:
+// there fusion measured 10-30% faster per stage (M at 448: stages 0-1 and
+// the first block of stage 2); smaller ones (stage 3, most of stage 2) fit
+// the L2/L3 anyway and measured even (benchmarks/bench_fusion.py).
+constexpr size_t kFuseMinBytes = 3u << 20;
+
+size_t env_size(const char* name, size_t fallback) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return fallback;
+  char* end = nullptr;
+  const unsigned long long n = std::strtoull(v, &end, 10);
+  if (*end) throw InputError(std::string(name) + " must be a non-negative integer, got '" + v + "'");
+  return static_cast<size_t>(n);
+}
+
+
 }  // namespace
 
 struct Network::Impl {
@@ -100,9 +140,16 @@ struct Network::Impl {
   DeconvLayer deconv[3];
   SepConv final_refined[2], final_raw[2];
 
+  // fusion
+  enum class Fuse { kAuto, kOn, kOff } fuse = Fuse::kAuto;
+  size_t fuse_min_bytes = kFuseMinBytes;
+  ops::FusedIRTuning fuse_tuning;
+  ops::FusedIRTrace fuse_trace;
+
   // memory plan
   int plan_h = -1, plan_w = -1;
-  ops::AlignedBuffer in, a, b, x[5], e, d, r[3], t, o4, o2;
+  ops::AlignedBuffer in, a, b, x[5], e, d, r[3], t, o4, o2, y, fscratch;
+  size_t fscratch_per_thread = 0;
 
   bool profiling = false;
   std::vector<LayerTiming> timings;
@@ -111,6 +158,10 @@ struct Network::Impl {
   void load(const ModelContents& m, const NetworkOptions& opts);
   void plan(int h, int w);
   void forward_one(const float* x_nchw, int h, int w, float* out4, float* out2);
+
+  double rel_ms(std::chrono::steady_clock::time_point t) const {
+    return std::chrono::duration<double, std::milli>(t - forward_start).count();
+  }
 
   template <typename Fn>
   void layer(const char* name_c, const std::string& name, const char* op, const char* kernel,
@@ -123,11 +174,8 @@ struct Network::Impl {
     fn();
     auto t1 = std::chrono::steady_clock::now();
     LayerTiming lt;
-    auto rel = [&](std::chrono::steady_clock::time_point t) {
-      return std::chrono::duration<double, std::milli>(t - forward_start).count();
-    };
-    lt.start_ms = rel(t0);
-    for (const auto& sp : pool->take_spans()) lt.spans.push_back({sp.thread, rel(sp.start), rel(sp.end)});
+    lt.start_ms = rel_ms(t0);
+    for (const auto& sp : pool->take_spans()) lt.spans.push_back({sp.thread, rel_ms(sp.start), rel_ms(sp.end)});
     lt.name = name_c ? std::string(name_c) : name;
     lt.op = op;
     lt.kernel = kernel;
@@ -137,6 +185,9 @@ struct Network::Impl {
     lt.ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
     timings.push_back(std::move(lt));
   }
+
+  void fused_block(const Block& blk, size_t ch, size_t cw, size_t cc, size_t oh, size_t ow, const float* src,
+                   float* dst);
 };
 
 void Network::Impl::load(const ModelContents& m, const NetworkOptions& opts) {
@@ -147,6 +198,22 @@ void Network::Impl::load(const ModelContents& m, const NetworkOptions& opts) {
   if (threads == 0) threads = ops::default_num_threads();
   pool = std::make_unique<ops::ThreadPool>(threads);
   const size_t nr = ks->gemm_nr;
+
+  std::string fz = opts.fuse;
+  if (fz.empty()) {
+    const char* v = std::getenv("LITEPOSE_FUSE");
+    fz = v && *v ? v : "auto";
+  }
+  if (fz == "auto") fuse = Fuse::kAuto;
+  else if (fz == "on" || fz == "1") fuse = Fuse::kOn;
+  else if (fz == "off" || fz == "0") fuse = Fuse::kOff;
+  else throw InputError("fuse must be 'auto', 'on' or 'off' (or LITEPOSE_FUSE=1/0), got '" + fz + "'");
+  fuse_min_bytes = env_size("LITEPOSE_FUSE_MIN_KB", kFuseMinBytes / 1024) * 1024;
+  fuse_tuning.band_rows = env_size("LITEPOSE_FUSE_BAND", 0);
+  fuse_tuning.slack_rows = env_size("LITEPOSE_FUSE_SLACK", fuse_tuning.slack_rows);
+  fuse_tuning.chunks_per_thread = env_size("LITEPOSE_FUSE_CHUNKS", fuse_tuning.chunks_per_thread);
+  fuse_tuning.cache_bytes = env_size("LITEPOSE_FUSE_CACHE_KB", fuse_tuning.cache_bytes / 1024) * 1024;
+  fuse_tuning.recompute = env_size("LITEPOSE_FUSE_RECOMPUTE", 0) != 0;
 
   const TensorData& sw = tensor(m, "first.0.0.weight");
   stem_w = ops::pack_conv_weights(sw.data.data(), static_cast<size_t>(sw.shape[0]), 3, 3);
@@ -202,20 +269,40 @@ void Network::Impl::plan(int h, int w) {
   a.resize(sh * sw * stem_dw.c);
   b.resize(sh * sw * stem_dw.c);
   x[0].resize(sh * sw * stem_pw.n);
-  size_t max_e = 0, max_d = 0;
-  size_t ch = sh, cw = sw;
+  size_t max_e = 0, max_d = 0, max_y = 0, max_f = 0;
+  size_t ch = sh, cw = sw, cc = stem_pw.n;
   for (size_t s = 0; s < stages.size(); ++s) {
-    for (const Block& blk : stages[s]) {
-      max_e = std::max(max_e, ch * cw * blk.expand.n);
+    for (Block& blk : stages[s]) {
+      const size_t hid = blk.expand.n;
       size_t oh = out_dim(ch, blk.dw.k, blk.dw.stride), ow = out_dim(cw, blk.dw.k, blk.dw.stride);
-      max_d = std::max(max_d, oh * ow * blk.expand.n);
+      blk.fused = fuse == Fuse::kOn || (fuse == Fuse::kAuto && ch * cw * hid * sizeof(float) >= fuse_min_bytes);
+      if (blk.fused) {
+        const ops::FusedIRParams fp{ch, cw, cc, hid, oh, ow, blk.project.n, blk.dw.k, blk.dw.stride, blk.residual};
+        max_f = std::max(max_f, ops::fused_ir_scratch_floats(fp, ops::fused_ir_tiling(fp, 1, fuse_tuning)));
+      } else {
+        max_e = std::max(max_e, ch * cw * hid);
+        max_d = std::max(max_d, oh * ow * hid);
+      }
       ch = oh;
       cw = ow;
+      cc = blk.project.n;
     }
-    x[s + 1].resize(ch * cw * stages[s].back().project.n);
+    x[s + 1].resize(ch * cw * cc);
+    // destinations, last block first: it writes x[s+1]; a fused block
+    // (after the first) reads the other buffer of the pair
+    bool spare = false;
+    for (size_t bi = stages[s].size(); bi-- > 0;) {
+      Block& blk = stages[s][bi];
+      blk.to_spare = spare;
+      if (spare) max_y = std::max(max_y, x[s + 1].size());
+      if (bi > 0 && blk.fused) spare = !spare;
+    }
   }
   e.resize(max_e);
   d.resize(max_d);
+  y.resize(max_y);
+  fscratch_per_thread = max_f;
+  fscratch.resize(max_f * static_cast<size_t>(pool->num_threads()));
   size_t rh = ch, rw = cw;  // 1/16
   size_t max_t = 0;
   for (int i = 0; i < 3; ++i) {
@@ -264,10 +351,18 @@ void Network::Impl::forward_one(const float* x_nchw, int h, int w, float* out4, 
   for (size_t s = 0; s < stages.size(); ++s) {
     for (size_t bi = 0; bi < stages[s].size(); ++bi) {
       const Block& blk = stages[s][bi];
-      const float* src = bi == 0 ? x[s].data() : x[s + 1].data();
-      float* dst = x[s + 1].data();
+      const float* src = bi == 0 ? x[s].data() : stages[s][bi - 1].to_spare ? y.data() : x[s + 1].data();
+      float* dst = blk.to_spare ? y.data() : x[s + 1].data();
       const size_t hid = blk.expand.n;
       const size_t oh = out_dim(ch, blk.dw.k, blk.dw.stride), ow = out_dim(cw, blk.dw.k, blk.dw.stride);
+      const size_t co = blk.project.n;
+      if (blk.fused) {
+        fused_block(blk, ch, cw, cc, oh, ow, src, dst);
+        ch = oh;
+        cw = ow;
+        cc = co;
+        continue;
+      }
       layer(nullptr, blk.name + ".inv", "gemm", k.gemm_name, shape(ch, cw, cc), shape(ch, cw, hid),
             double(ch * cw * cc * hid), [&] {
               ops::conv1x1(k, tp, ch * cw, cc, hid, src, blk.expand.w.data(), e.data(), nullptr, 0.f, 6.f);
@@ -276,7 +371,6 @@ void Network::Impl::forward_one(const float* x_nchw, int h, int w, float* out4, 
       layer(nullptr, blk.name + ".depth_conv", "dwconv", k.dwconv_name, shape(ch, cw, hid), shape(oh, ow, hid),
             double(oh * ow * hid * blk.dw.k * blk.dw.k),
             [&] { ops::dwconv(k, tp, bp, e.data(), blk.dw.w.data(), blk.dw.bias.data(), d.data()); });
-      const size_t co = blk.project.n;
       layer(nullptr, blk.name + ".point_conv", "gemm", k.gemm_name, shape(oh, ow, hid), shape(oh, ow, co),
             double(oh * ow * hid * co), [&] {
               ops::conv1x1(k, tp, oh * ow, hid, co, d.data(), blk.project.w.data(), dst,
@@ -337,6 +431,58 @@ void Network::Impl::forward_one(const float* x_nchw, int h, int w, float* out4, 
     ops::nhwc_to_nchw(o2.data(), H / 2, W / 2, K, out2);
   });
   (void)xc;
+}
+
+// One fused inverted residual block (see the memory plan above).
+void Network::Impl::fused_block(const Block& blk, size_t ch, size_t cw, size_t cc, size_t oh, size_t ow,
+                                const float* src, float* dst) {
+  const ops::KernelSet& k = *ks;
+  const size_t hid = blk.expand.n, co = blk.project.n;
+  const ops::FusedIRParams fp{ch, cw, cc, hid, oh, ow, co, blk.dw.k, blk.dw.stride, blk.residual};
+  const ops::FusedIRWeights fw{blk.expand.w.data(), blk.dw.w.data(), blk.dw.bias.data(), blk.project.w.data()};
+  const ops::FusedIRTiling tl = ops::fused_ir_tiling(fp, pool->num_threads(), fuse_tuning);
+  const size_t need = ops::fused_ir_scratch_floats(fp, tl) * static_cast<size_t>(pool->num_threads());
+  if (fscratch.size() < need) fscratch.resize(need);  // only after set_num_threads()
+  if (!profiling) {
+    ops::fused_inverted_residual(k, *pool, fp, fw, tl, src, dst, fscratch.data(), nullptr);
+    return;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  ops::fused_inverted_residual(k, *pool, fp, fw, tl, src, dst, fscratch.data(), &fuse_trace);
+  const auto t1 = std::chrono::steady_clock::now();
+  pool->take_spans();  // the per-part spans below replace the per-task ones
+  double part_ms[3] = {0, 0, 0};
+  for (const auto& th : fuse_trace.spans)
+    for (const auto& sp : th) part_ms[sp.part] += std::chrono::duration<double, std::milli>(sp.end - sp.start).count();
+  const double total = part_ms[0] + part_ms[1] + part_ms[2];
+  const double wall = std::chrono::duration<double, std::milli>(t1 - t0).count();
+  auto shape = [](size_t hh, size_t ww, size_t c) {
+    return std::vector<int>{static_cast<int>(hh), static_cast<int>(ww), static_cast<int>(c)};
+  };
+  const char* suffix[3] = {".inv", ".depth_conv", ".point_conv"};
+  const char* ops_[3] = {"gemm", "dwconv", "gemm"};
+  const char* kern[3] = {k.gemm_name, k.dwconv_name, k.gemm_name};
+  const std::vector<int> in_s[3] = {shape(ch, cw, cc), shape(ch, cw, hid), shape(oh, ow, hid)};
+  const std::vector<int> out_s[3] = {shape(ch, cw, hid), shape(oh, ow, hid), shape(oh, ow, co)};
+  const double macs[3] = {double(ch * cw * cc * hid), double(oh * ow * hid * blk.dw.k * blk.dw.k),
+                          double(oh * ow * hid * co)};
+  double start = rel_ms(t0);
+  for (int i = 0; i < 3; ++i) {
+    LayerTiming lt;
+    lt.name = blk.name + suffix[i];
+    lt.op = ops_[i];
+    lt.kernel = std::string("fused:") + kern[i];
+    lt.in_shape = in_s[i];
+    lt.out_shape = out_s[i];
+    lt.macs = macs[i];
+    lt.ms = total > 0 ? wall * part_ms[i] / total : wall / 3;
+    lt.start_ms = start;
+    start += lt.ms;
+    for (size_t th = 0; th < fuse_trace.spans.size(); ++th)
+      for (const auto& sp : fuse_trace.spans[th])
+        if (sp.part == i) lt.spans.push_back({static_cast<int>(th), rel_ms(sp.start), rel_ms(sp.end)});
+    timings.push_back(std::move(lt));
+  }
 }
 
 Network::Network(const std::string& path, const NetworkOptions& opts) : impl_(new Impl) {
@@ -406,7 +552,8 @@ size_t Network::activation_bytes(int h, int w) const {
   check_input_size(h, w);
   impl_->plan(h, w);
   size_t total = 0;
-  for (auto* buf : {&impl_->in, &impl_->a, &impl_->b, &impl_->e, &impl_->d, &impl_->t, &impl_->o4, &impl_->o2})
+  for (auto* buf : {&impl_->in, &impl_->a, &impl_->b, &impl_->e, &impl_->d, &impl_->t, &impl_->o4, &impl_->o2,
+                    &impl_->y, &impl_->fscratch})
     total += buf->size();
   for (auto& buf : impl_->x) total += buf.size();
   for (auto& buf : impl_->r) total += buf.size();

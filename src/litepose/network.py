@@ -35,16 +35,19 @@ class Network:
     ``"neon"``), default the best this CPU runs (or ``LITEPOSE_ISA``).
     """
 
-    def __init__(self, model: str | os.PathLike | bytes, num_threads: Optional[int] = None, isa: str = "auto"):
+    def __init__(self, model: str | os.PathLike | bytes, num_threads: Optional[int] = None, isa: str = "auto",
+                 fuse: str = ""):
         threads = _check_threads(num_threads)
+        if fuse not in ("", "auto", "on", "off"):
+            raise ValueError(f"fuse must be 'auto', 'on' or 'off', got {fuse!r}")
         if isinstance(model, (bytes, bytearray)):
-            self._net = _core.Network.from_bytes(bytes(model), threads, isa)
+            self._net = _core.Network.from_bytes(bytes(model), threads, isa, fuse)
             self.path: Optional[str] = None
         else:
             path = os.fspath(model)
             if not os.path.exists(path):
                 raise FileNotFoundError(f"model file not found: {path}")
-            self._net = _core.Network(path, threads, isa)
+            self._net = _core.Network(path, threads, isa, fuse)
             self.path = path
         info = self._net.info
         self.arch: str = info.arch

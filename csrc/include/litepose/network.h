@@ -40,6 +40,11 @@ struct ModelInfo {
 struct NetworkOptions {
   int num_threads = 0;      // 0: default (LITEPOSE_NUM_THREADS or hardware)
   std::string isa;          // "" / "auto": best available; else "scalar", "avx2", "avx512f", "neon"
+  // Inverted residual blocks computed in row bands, the expanded tensor kept
+  // in cache (bit-identical results either way): "" (LITEPOSE_FUSE, else
+  // "auto"), "auto" (blocks where it is measured to win), "on" (every
+  // block), "off" (none: expand, depthwise and project as separate layers).
+  std::string fuse;
 };
 
 // Per-layer timing record (filled when profiling is on).

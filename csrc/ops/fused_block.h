@@ -1,0 +1,91 @@
+// Fused inverted residual block: expand (1x1, ReLU6) -> kxk depthwise
+// (ReLU6) -> project (1x1, + residual), computed in bands of output rows so
+// the expanded (hidden) tensor never leaves the cache.
+//
+// Each output row band [oy0, oy1) needs the expanded input rows
+//   [oy0*s - pad, (oy1-1)*s - pad + k)  (clipped to the image);
+// they live in a per-thread row window.  The window slides down the image:
+// a band expands only the rows it adds, the halo of k - s rows it shares
+// with the previous band is kept (moved to the window's start when the
+// window is full).  The band's depthwise output ([rows][out_w][hidden]) then
+// feeds the project GEMM, which writes the block output directly.
+//
+// Exactness: the expand rows are the same GEMM rows the unfused layer
+// computes, the depthwise kernel computes each output row from the same
+// values, and every kernel's per-element summation order is independent of
+// how rows are split (kernels.h), so fused == unfused bit for bit.
+//
+// Threads: the output rows are split into `chunks` contiguous ranges, one
+// task each; a task slides its own window (a chunk's first band expands its
+// halo again).  `in` and `out` must not alias: other chunks still read the
+// input rows a chunk overwrites.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <vector>
+
+#include "ops/dispatch.h"
+#include "ops/threadpool.h"
+
+namespace litepose::ops {
+
+struct FusedIRParams {
+  size_t in_h, in_w, in_c;  // block input  [in_h][in_w][in_c]
+  size_t hidden;            // expanded channels
+  size_t out_h, out_w, out_c;  // block output [out_h][out_w][out_c]
+  int kernel, stride;       // depthwise; padding kernel / 2
+  bool residual;            // out += in (stride 1, in_c == out_c)
+};
+
+struct FusedIRWeights {
+  const float* expand;   // packed GEMM weights, in_c -> hidden (with bias)
+  const float* dw;       // packed depthwise weights [k*k][hidden]
+  const float* dw_bias;  // [hidden]
+  const float* project;  // packed GEMM weights, hidden -> out_c (with bias)
+};
+
+// Band geometry.  window_rows >= (band_rows-1)*stride + kernel; rows beyond
+// that are slack that lets the window slide several bands between moves.
+struct FusedIRTiling {
+  size_t band_rows = 2;
+  size_t window_rows = 0;
+  size_t chunks = 1;
+  bool recompute = false;  // expand every band's rows afresh (no sliding)
+};
+
+// Knobs for choosing the tiling (tests and benchmarks; 0 = automatic).
+struct FusedIRTuning {
+  size_t cache_bytes = 768 * 1024;  // per-thread budget: live window rows + band output
+  size_t band_rows = 0;
+  // Rows of slack: the halo is moved once per slack_rows / (band*stride)
+  // bands instead of every band (measured ~3% faster with 10 than with 0 on
+  // Zen 4 and Sapphire Rapids, M at 448).
+  size_t slack_rows = 10;
+  size_t chunks_per_thread = 1;
+  bool recompute = false;
+};
+
+FusedIRTiling fused_ir_tiling(const FusedIRParams& p, int threads, const FusedIRTuning& t);
+
+// Floats of scratch one thread needs (window + band output + prefetch pad),
+// a multiple of 16.
+size_t fused_ir_scratch_floats(const FusedIRParams& p, const FusedIRTiling& t);
+
+// Per-part timing of one fused call (profiling): part 0 expand, 1 depthwise,
+// 2 project.  spans[thread] lists that thread's intervals.
+struct FusedIRTrace {
+  struct Span {
+    int part;
+    std::chrono::steady_clock::time_point start, end;
+  };
+  std::vector<std::vector<Span>> spans;  // per pool thread
+};
+
+// scratch: num_threads * fused_ir_scratch_floats(p, t) floats, 64-byte
+// aligned.  trace: null, or filled with per-part spans (sized here).
+void fused_inverted_residual(const KernelSet& ks, ThreadPool& pool, const FusedIRParams& p,
+                             const FusedIRWeights& w, const FusedIRTiling& t, const float* in,
+                             float* out, float* scratch, FusedIRTrace* trace);
+
+}  // namespace litepose::ops

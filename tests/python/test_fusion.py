@@ -1,0 +1,90 @@
+"""Fused inverted residual blocks (csrc/ops/fused_block.*) against the
+unfused layers: the outputs must be bit-identical, on every ISA this CPU
+runs, at 1 and 3 threads, for odd image sizes and for every band geometry
+(band heights, window slack, chunks, recompute), including stages that mix
+fused and unfused blocks.  Fusion is chosen when the Network is built, from
+LITEPOSE_FUSE and the LITEPOSE_FUSE_* tuning variables."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import litepose
+from litepose import _core
+from litepose.convert import random_model_bytes
+
+ISAS = _core.available_isas()
+SIZES = ((48, 80), (64, 64), (32, 112))
+KNOBS = ("LITEPOSE_FUSE", "LITEPOSE_FUSE_MIN_KB", "LITEPOSE_FUSE_BAND", "LITEPOSE_FUSE_SLACK",
+         "LITEPOSE_FUSE_CHUNKS", "LITEPOSE_FUSE_CACHE_KB", "LITEPOSE_FUSE_RECOMPUTE")
+
+
+@pytest.fixture(scope="module")
+def models():
+    return {arch: random_model_bytes(arch, "coco", seed=3) for arch in ("XS", "M")}
+
+
+@pytest.fixture(scope="module")
+def inputs():
+    rng = np.random.default_rng(11)
+    return {hw: rng.standard_normal((1, 3, *hw)).astype(np.float32) for hw in SIZES}
+
+
+def _net(monkeypatch, model, threads, isa, **env):
+    for k in KNOBS:
+        monkeypatch.delenv(k, raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, str(v))
+    return litepose.Network(model, num_threads=threads, isa=isa)
+
+
+def _run(net, inputs):
+    return [net.forward(x) for x in inputs.values()]
+
+
+def _assert_identical(a, b):
+    for (a4, a2), (b4, b2) in zip(a, b):
+        np.testing.assert_array_equal(a4, b4)
+        np.testing.assert_array_equal(a2, b2)
+        assert a4.tobytes() == b4.tobytes() and a2.tobytes() == b2.tobytes()
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("arch", ["XS", "M"])
+@pytest.mark.parametrize("threads", [1, 3])
+def test_fused_equals_unfused_bit_for_bit(monkeypatch, models, inputs, arch, threads, isa):
+    ref = _run(_net(monkeypatch, models[arch], threads, isa, LITEPOSE_FUSE=0), inputs)
+    for env in ({"LITEPOSE_FUSE": 1},
+                {"LITEPOSE_FUSE": "auto"},
+                {"LITEPOSE_FUSE": 1, "LITEPOSE_FUSE_BAND": 1},
+                {"LITEPOSE_FUSE": 1, "LITEPOSE_FUSE_BAND": 3, "LITEPOSE_FUSE_SLACK": 5, "LITEPOSE_FUSE_CHUNKS": 2},
+                {"LITEPOSE_FUSE": 1, "LITEPOSE_FUSE_RECOMPUTE": 1, "LITEPOSE_FUSE_BAND": 4},
+                # mixed stages: only blocks with a large expanded tensor fused
+                {"LITEPOSE_FUSE": "auto", "LITEPOSE_FUSE_MIN_KB": 300}):
+        out = _run(_net(monkeypatch, models[arch], threads, isa, **env), inputs)
+        _assert_identical(out, ref)
+
+
+def test_threads_change_and_repeat(monkeypatch, models, inputs):
+    net = _net(monkeypatch, models["XS"], 1, "auto", LITEPOSE_FUSE=1)
+    first = _run(net, inputs)
+    net.num_threads = 3  # the per-thread scratch grows
+    _assert_identical(_run(net, inputs), first)
+    _assert_identical(_run(net, inputs), first)
+
+
+def test_fused_profile_keeps_layer_rows(monkeypatch, models):
+    net = _net(monkeypatch, models["XS"], 2, "auto", LITEPOSE_FUSE=1)
+    x = np.random.default_rng(0).standard_normal((1, 3, 64, 64)).astype(np.float32)
+    with litepose.profile(net) as prof:
+        net.forward(x)
+    rows = {r.name: r for r in prof.result.rows}
+    for part, op in ((".inv", "gemm"), (".depth_conv", "dwconv"), (".point_conv", "gemm")):
+        r = rows["stage.0.1" + part]
+        assert r.op == op and r.kernel.startswith("fused:")
+    assert rows["stage.0.1.depth_conv"].macs == 16 * 16 * 96 * 49  # 1/4 of 64x64, XS hidden 16*6
+
+
+def test_bad_fuse_value(monkeypatch, models):
+    with pytest.raises(ValueError, match="fuse"):
+        _net(monkeypatch, models["XS"], 1, "auto", LITEPOSE_FUSE="maybe")
