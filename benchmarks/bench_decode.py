@@ -9,7 +9,11 @@ Inputs: real network outputs of the PyTorch reference model on
 ../shared/data/coco-kp-105 images, and synthetic crowds (1..30 people drawn
 as Gaussian heatmaps with per-person tags at 448 x 640).
 
-    python benchmarks/bench_decode.py [--images 5] [--repeat 5] [--no-official]
+    python benchmarks/bench_decode.py [--images 5] [--repeat 21] [--core 0] [--no-official]
+
+Prints a markdown table (benchmarks/README.md, "Decoding"): native default
+(official algorithm, bit-equal), native fast (project_to_input=False,
+decoding at 1/2 resolution), the official parser, and official / default.
 """
 from __future__ import annotations
 
@@ -47,6 +51,7 @@ def synthetic(n_people: int, k: int = 14, h: int = 448, w: int = 640, seed: int 
 
 
 def time_it(fn, repeat):
+    """Median wall time of `repeat` calls after one warm-up, in ms."""
     fn()
     t = []
     for _ in range(repeat):
@@ -56,12 +61,28 @@ def time_it(fn, repeat):
     return 1e3 * float(np.median(t))
 
 
+def pin_one_core(core):
+    """Run on one core (the goal is per core); returns the core or None."""
+    if core is None or not hasattr(os, "sched_setaffinity"):
+        return None
+    os.sched_setaffinity(0, {core})
+    return core
+
+
+def row(case, people, nat, fast, off):
+    ratio = off / nat if off == off else float("nan")
+    return f"| {case:30s} | {people:6d} | {nat:9.2f} | {fast:8.2f} | {off:11.1f} | {ratio:7.0f}x |"
+
+
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--images", type=int, default=5)
-    ap.add_argument("--repeat", type=int, default=5)
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--images", type=int, default=5, help="real images (first N of coco-kp-105)")
+    ap.add_argument("--repeat", type=int, default=21, help="timed runs per case (median)")
+    ap.add_argument("--official-repeat", type=int, default=3, help="timed runs of the official parser")
+    ap.add_argument("--core", type=int, default=0, help="pin to this core (-1: no pinning)")
     ap.add_argument("--no-official", action="store_true")
     args = ap.parse_args()
+    core = pin_one_core(None if args.core < 0 else args.core)
     official = not args.no_official
     if official:
         import torch
@@ -69,7 +90,10 @@ def main():
         torch.set_num_threads(1)
         from litepose.reference import official_parser as op
 
-    print(f"{'case':28s} {'people':>6s} {'native ms':>10s} {'fast ms':>8s} {'official ms':>12s}")
+    print(f"decode time per frame, input 448, median of {args.repeat} runs "
+          f"(official: {args.official_repeat}), core {core}")
+    print("| case                           | people | native ms | fast ms  | official ms | speedup |")
+    print("|--------------------------------|-------:|----------:|---------:|------------:|--------:|")
     for n in (1, 2, 5, 10, 20, 30):
         o4, o2 = synthetic(n)
         nat = time_it(lambda: _core.decode(o4, o2), args.repeat)
@@ -78,8 +102,8 @@ def main():
         off = float("nan")
         if official:
             outs = [torch.from_numpy(o4)[None], torch.from_numpy(o2)[None]]
-            off = time_it(lambda: op.parse_outputs(outs, None, "crowdpose", (640, 448)), 1)
-        print(f"{'synthetic crowd':28s} {found:6d} {nat:10.2f} {fast:8.2f} {off:12.1f}")
+            off = time_it(lambda: op.parse_outputs(outs, None, "crowdpose", (640, 448)), args.official_repeat)
+        print(row(f"synthetic crowd of {n}", found, nat, fast, off), flush=True)
 
     ckpt = SHARED / "models" / "litepose-auto-m-crowdpose.pth"
     imgs = sorted((SHARED / "data" / "coco-kp-105" / "images").glob("*.jpg"))[: args.images]
@@ -96,9 +120,10 @@ def main():
             a4, a2 = outs[0][0].numpy().copy(), outs[1][0].numpy().copy()
             nat = time_it(lambda: _core.decode(a4, a2), args.repeat)
             fast = time_it(lambda: _core.decode(a4, a2, project_to_input=False), args.repeat)
-            off = time_it(lambda: op.parse_outputs(outs, None, "crowdpose", base), 1)
+            off = time_it(lambda: op.parse_outputs(outs, None, "crowdpose", base), args.official_repeat)
             found = len(_core.decode(a4, a2)[0])
-            print(f"{p.name + ' ' + str(tuple(x.shape[2:])):28s} {found:6d} {nat:10.2f} {fast:8.2f} {off:12.1f}")
+            name = f"{p.stem[-6:]} {x.shape[3]}x{x.shape[2]}"
+            print(row(name, found, nat, fast, off), flush=True)
 
 
 if __name__ == "__main__":

@@ -200,5 +200,67 @@ void nms_topk_generic(const Get& get, const Bound& bound, const RowBound& row_bo
   for (int j = 0; j < k; ++j) val_out[j] = heap[j].v, idx_out[j] = heap[j].i;
 }
 
+// True when every value of a[0..n) is finite and below 2^125 in magnitude:
+// then bilinear steps and two-pass averages of them stay finite, and the
+// threshold top-k below may skip pixels (integer test, vectorises).
+inline bool all_safe(const float* a, size_t n) {
+  const uint32_t* u = reinterpret_cast<const uint32_t*>(a);
+  uint32_t bad = 0;
+  for (size_t i = 0; i < n; ++i) bad |= (u[i] & 0x7f800000u) >= 0x7e000000u;
+  return bad == 0;
+}
+
+// Scratch of topk_above_threshold, reused between calls (one per thread).
+// proj holds projected values of hot pixels while a joint is processed and
+// is -inf everywhere between calls (the invariant lets the NMS window read
+// it without bounds on hotness).
+struct ThresholdTopkScratch {
+  int H = 0, W = 0;
+  std::vector<float> proj;             // HxW, -inf outside the current hot runs
+  std::vector<float> rowmax;           // h2
+  std::vector<float> bm;               // 3 x w2, block bounds of one block row
+  std::vector<float> seg;              // 8 x (2 w2 + 4), W-pass / row segments
+  std::vector<int> runs;               // (y, x0, x1) of written projected segments
+  std::vector<TopkElem> above;         // kept values above the threshold
+};
+
+// NMS + top-k of the projected heatmap of one joint (2*h2 x 2*w2, the
+// bilinear 2x upsampling of a, or the average of those of a and f), exact
+// for every entry above thr, skipping pixels that cannot exceed thr: a
+// bilinear value never exceeds the largest of its 4 taps (rounding is
+// monotone), so only 1/2-res blocks whose tap maximum exceeds thr are
+// projected, and only there is the NMS window read.
+//   Returns false -- and the caller must run the exact scan -- when the
+// result would depend on the order torch.topk leaves equal values in: two
+// kept values above thr are equal within the first min(count, k) + 1.
+// Otherwise val_out/idx_out hold the kept values above thr in decreasing
+// order (n_out of them, n_out <= k), then val 0, idx 0 (they are <= thr and
+// never read by the grouping).  Requires thr >= 0 and all_safe() maps.
+bool topk_above_threshold(const float* a,  // h2xw2
+                          const float* f,  // h2xw2 or null
+                          int h2, int w2, int kernel, int k, float thr,
+                          ThresholdTopkScratch& s,
+                          float* val_out,  // k
+                          int* idx_out,    // k (flat index y*W + x at 2x)
+                          int* n_out);
+
+// Projected values [y0..y1] x [x0..x1] of the 2x upsampling of m (h2 x w2),
+// the same bits as upsample2x, into out (row stride x1 - x0 + 1), through
+// the f32-decode row kernels: only the 1/2-res rows and columns under the
+// block are W-resized -- the sub-row W-pass rule topk_above_threshold uses
+// for its runs, in a form tests can check against upsample2x on every kind
+// of rectangle.  rows: scratch, grown as needed.
+void project_block(const float* m, int h2, int w2, int y0, int y1, int x0, int x1,
+                   std::vector<float>& rows, float* out);
+
+// Test hooks, per thread: force the exact scan in parse(), and count which
+// top-k path ran for each joint (tests check the fallback is taken).
+struct TopkPathStats {
+  long sparse = 0, exact = 0;                         // joints, by top-k path
+  long refine_calls = 0, refine_tiles = 0;  // refine_argmax calls, tiles evaluated
+};
+TopkPathStats& topk_path_stats();
+bool& force_exact_topk();
+
 }  // namespace detail
 }  // namespace litepose

@@ -4,6 +4,7 @@
 // Why a separate file: these are the only steps that touch every map pixel;
 // everything after them works on at most K x 30 candidates.
 #include "decode/decode_internal.h"
+#include "kernels/f32-decode/f32-decode.h"
 
 #include <algorithm>
 #include <cstring>
@@ -14,48 +15,59 @@ namespace litepose {
 using detail::lin;
 using detail::tap2x;
 
+namespace {
+
+// Streams the rows of upsample2x(m) (m: h x w) to emit(y, r0, r1, w0, w1):
+// output row y = lin(r0, r1, w0, w1) elementwise, r0/r1 being rows of m
+// resized along W (torch's order: W first, then H).  rows: 2 * 2w floats.
+template <class Emit>
+void for_each_up2x_row(const kernels::DecodeKernels& kr, const float* m, int h, int w, float* rows,
+                       const Emit& emit) {
+  const int ow = 2 * w;
+  int cached[2] = {-1, -1};
+  for (int y = 0; y < 2 * h; ++y) {
+    const detail::Tap ty = tap2x(y, h);
+    const int want[2] = {ty.i0, ty.i1};
+    float* rr[2];
+    for (int s = 0; s < 2; ++s) {
+      float* slot = nullptr;
+      for (int q = 0; q < 2; ++q)
+        if (cached[q] == want[s]) slot = rows + q * ow;
+      if (!slot) {
+        // Evict the slot not holding the other wanted row.
+        const int q = (cached[0] == want[1 - s]) ? 1 : 0;
+        slot = rows + q * ow;
+        cached[q] = want[s];
+        kr.wpass(m + static_cast<size_t>(want[s]) * w, w, slot);
+      }
+      rr[s] = slot;
+    }
+    emit(y, rr[0], rr[1], ty.w0, ty.w1);
+  }
+}
+
+}  // namespace
+
 void upsample2x(const float* in,  // CxHxW
                 int c, int h, int w,
                 float* out) {     // Cx2Hx2W
+  const kernels::DecodeKernels& kr = kernels::decode_kernels();
   const int ow = 2 * w, oh = 2 * h;
-  std::vector<detail::Tap> tx(ow);
-  for (int x = 0; x < ow; ++x) tx[x] = tap2x(x, w);
-  // Rows of the input resized along W, cached: output row y mixes rows
-  // ty.i0 and ty.i1 of these (torch's order: W first, then H).
   std::vector<float> rows(2 * static_cast<size_t>(ow));
   for (int ch = 0; ch < c; ++ch) {
-    const float* m = in + static_cast<size_t>(ch) * h * w;
     float* o = out + static_cast<size_t>(ch) * oh * ow;
-    int cached[2] = {-1, -1};
-    for (int y = 0; y < oh; ++y) {
-      const detail::Tap ty = tap2x(y, h);
-      const int want[2] = {ty.i0, ty.i1};
-      float* rr[2];
-      for (int s = 0; s < 2; ++s) {
-        float* slot = nullptr;
-        for (int q = 0; q < 2; ++q)
-          if (cached[q] == want[s]) slot = rows.data() + q * ow;
-        if (!slot) {
-          // Evict the slot not holding the other wanted row.
-          const int q = (cached[0] == want[1 - s]) ? 1 : 0;
-          slot = rows.data() + q * ow;
-          cached[q] = want[s];
-          const float* src = m + static_cast<size_t>(want[s]) * w;
-          for (int x = 0; x < ow; ++x)
-            slot[x] = lin(src[tx[x].i0], src[tx[x].i1], tx[x].w0, tx[x].w1);
-        }
-        rr[s] = slot;
-      }
-      float* dst = o + static_cast<size_t>(y) * ow;
-      const float* r0 = rr[0];
-      const float* r1 = rr[1];
-      for (int x = 0; x < ow; ++x) dst[x] = lin(r0[x], r1[x], ty.w0, ty.w1);
-    }
+    for_each_up2x_row(kr, in + static_cast<size_t>(ch) * h * w, h, w, rows.data(),
+                      [&](int y, const float* r0, const float* r1, float w0, float w1) {
+                        kr.hpass(r0, r1, w0, w1, ow, o + static_cast<size_t>(y) * ow);
+                      });
   }
 }
 
 size_t merge_outputs_workspace_size(int k, int h2, int w2) {
-  return 2 * static_cast<size_t>(k) * h2 * w2;
+  // Two W-resized rows and one output row (k and h2 no longer matter: the
+  // upsampled maps are not materialised before merging).
+  (void)k, (void)h2;
+  return 3 * static_cast<size_t>(w2 > 0 ? w2 : 0);
 }
 
 void merge_outputs(const float* out4,  // 2Kx(h2/2)x(w2/2)
@@ -64,40 +76,51 @@ void merge_outputs(const float* out4,  // 2Kx(h2/2)x(w2/2)
                    const int* flip_index,  // K
                    float* heat,            // Kxh2xw2
                    float* tag,             // Kxh2xw2
-                   float* workspace) {
+                   float* workspace) {     // 3 * w2
   if (k <= 0 || h2 <= 0 || w2 <= 0 || (h2 % 2) || (w2 % 2))
     throw InputError("merge_outputs: expected K > 0 and even 1/2-resolution sizes, got K=" +
                      std::to_string(k) + " h2=" + std::to_string(h2) +
                      " w2=" + std::to_string(w2));
   if (flipped && !flip_index)
     throw InputError("merge_outputs: a flipped pass needs a flip_index");
+  for (int j = 0; flipped && j < k; ++j)
+    if (flip_index[j] < 0 || flip_index[j] >= k)
+      throw InputError("merge_outputs: flip_index[" + std::to_string(j) + "] = " +
+                       std::to_string(flip_index[j]) + " is outside [0, " + std::to_string(k) +
+                       ")");
+  const kernels::DecodeKernels& kr = kernels::decode_kernels();
   const size_t plane = static_cast<size_t>(h2) * w2;
-  float* up = workspace;  // 2Kxh2xw2
-  upsample2x(out4, 2 * k, h2 / 2, w2 / 2, up);
+  const int h4 = h2 / 2, w4 = w2 / 2;
+  const size_t plane4 = static_cast<size_t>(h4) * w4;
+  float* rows = workspace;        // 2 x w2
+  float* line = workspace + 2 * w2;  // w2
   for (int j = 0; j < k; ++j) {
     const int s = flipped ? flip_index[j] : j;
-    if (s < 0 || s >= k)
-      throw InputError("merge_outputs: flip_index[" + std::to_string(j) + "] = " +
-                       std::to_string(s) + " is outside [0, " + std::to_string(k) + ")");
-    const float* u = up + static_cast<size_t>(s) * plane;
-    const float* t = up + static_cast<size_t>(k + s) * plane;
     const float* o2 = out2 + static_cast<size_t>(s) * plane;
     float* hd = heat + static_cast<size_t>(j) * plane;
     float* td = tag + static_cast<size_t>(j) * plane;
-    if (!flipped) {
-      for (size_t i = 0; i < plane; ++i) hd[i] = (0.0f + u[i] + o2[i]) / 2.0f;
-      std::memcpy(td, t, plane * sizeof(float));
-    } else {
-      // torch.flip(output, [3]) after upsampling, then [:, flip_index].
-      for (int y = 0; y < h2; ++y) {
-        const size_t row = static_cast<size_t>(y) * w2;
-        for (int x = 0; x < w2; ++x) {
-          const size_t src = row + (w2 - 1 - x);
-          hd[row + x] = (0.0f + u[src] + o2[src]) / 2.0f;
-          td[row + x] = t[src];
-        }
-      }
-    }
+    // heat = (0 + upsample2x(out4[s]) + out2[s]) / 2; tag = upsample2x(out4[K+s]).
+    // Flipped: torch.flip(., [3]) after the average, i.e. rows reversed.
+    for_each_up2x_row(kr, out4 + static_cast<size_t>(s) * plane4, h4, w4, rows,
+                      [&](int y, const float* r0, const float* r1, float w0, float w1) {
+                        const size_t row = static_cast<size_t>(y) * w2;
+                        if (!flipped) {
+                          kr.hpass_avg(r0, r1, w0, w1, o2 + row, w2, hd + row);
+                        } else {
+                          kr.hpass_avg(r0, r1, w0, w1, o2 + row, w2, line);
+                          for (int x = 0; x < w2; ++x) hd[row + x] = line[w2 - 1 - x];
+                        }
+                      });
+    for_each_up2x_row(kr, out4 + static_cast<size_t>(k + s) * plane4, h4, w4, rows,
+                      [&](int y, const float* r0, const float* r1, float w0, float w1) {
+                        const size_t row = static_cast<size_t>(y) * w2;
+                        if (!flipped) {
+                          kr.hpass(r0, r1, w0, w1, w2, td + row);
+                        } else {
+                          kr.hpass(r0, r1, w0, w1, w2, line);
+                          for (int x = 0; x < w2; ++x) td[row + x] = line[w2 - 1 - x];
+                        }
+                      });
   }
 }
 

@@ -6,12 +6,20 @@
 // and tag map to the input size (PROJECT2IMAGE) before parsing, and its
 // refine step scans whole maps once per person.  Here a projected value is
 // computed only where it is needed, with exactly the arithmetic of the
-// resized map (detail::up2x_at), and whole regions are skipped with bounds
-// taken from the 1/2-resolution maps (a bilinear value never exceeds the
-// largest of its taps, up to rounding, which the bounds allow for).
+// resized map (the f32-decode kernels), and whole regions are skipped with
+// bounds taken from the 1/2-resolution maps (a bilinear value never exceeds
+// the largest of its taps; the bounds allow a little slack anyway):
+//   * top-k: detail::topk_above_threshold (peaks.cpp), with the full heap
+//     replay (nms_topk_generic) as the exact fallback;
+//   * refine: tiles by decreasing det bound, stopped as soon as no tile can
+//     reach the best value, each tile one H-pass per row of W-resized rows
+//     cached per joint (WCache), scored and reduced by kernels.
+// Scratch memory is per thread and kept between calls.
 #include "decode/decode_internal.h"
+#include "kernels/f32-decode/f32-decode.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 
 namespace litepose {
@@ -59,22 +67,26 @@ inline float up_slack(float b) { return b + std::fabs(b) * 1e-5f + 1e-30f; }
 inline float down_slack(float b) { return b - std::fabs(b) * 1e-5f - 1e-30f; }
 
 // The projected maps of one image (input size H x W), computed on demand.
+// Point values come from the f32-decode kernels (FMA where the CPU has it),
+// the same arithmetic as the resized maps of merge_outputs / upsample2x.
 struct Projected {
   const HalfResMaps& m;
   int H, W;
   bool flip;
+  kernels::Up2xAtFn at;
   explicit Projected(const HalfResMaps& maps)
-      : m(maps), H(2 * maps.h2), W(2 * maps.w2), flip(maps.heat_flip != nullptr) {}
+      : m(maps), H(2 * maps.h2), W(2 * maps.w2), flip(maps.heat_flip != nullptr),
+        at(kernels::decode_kernels().at) {}
   size_t plane() const { return static_cast<size_t>(m.h2) * m.w2; }
   float det(int j, int y, int x) const {
-    const float a = detail::up2x_at(m.heat + j * plane(), m.h2, m.w2, y, x);
+    const float a = at(m.heat + j * plane(), m.h2, m.w2, y, x);
     if (!flip) return a;
-    const float b = detail::up2x_at(m.heat_flip + j * plane(), m.h2, m.w2, y, x);
+    const float b = at(m.heat_flip + j * plane(), m.h2, m.w2, y, x);
     return (a + b) / 2.0f;
   }
   void tag(int j, int y, int x, float* t) const {
-    t[0] = detail::up2x_at(m.tag + j * plane(), m.h2, m.w2, y, x);
-    if (flip) t[1] = detail::up2x_at(m.tag_flip + j * plane(), m.h2, m.w2, y, x);
+    t[0] = at(m.tag + j * plane(), m.h2, m.w2, y, x);
+    if (flip) t[1] = at(m.tag_flip + j * plane(), m.h2, m.w2, y, x);
   }
   int dims() const { return flip ? 2 : 1; }
 };
@@ -119,9 +131,53 @@ struct TileBounds {
   int ty = 0, tx = 0;
   std::vector<float> det_max;       // ty x tx
   std::vector<float> tmin, tmax;    // ty x tx x D
+  // Lazily (safe maps): which tiles have tmin/tmax yet, and the tiles by
+  // decreasing det_max (ties: index order).
+  std::vector<uint8_t> tag_ready;   // ty x tx
+  std::vector<int> order;
 };
 
-TileBounds tile_bounds(const Projected& P, int j) {
+// c[x] = max(c[x], r[x]) / min, skipping NaN like std::max(c, r) (maxps /
+// minps semantics: vectorises).
+void col_max(const float* __restrict r, float* __restrict c, int n) {
+  for (int x = 0; x < n; ++x) c[x] = r[x] > c[x] ? r[x] : c[x];
+}
+void col_min(const float* __restrict r, float* __restrict c, int n) {
+  for (int x = 0; x < n; ++x) c[x] = r[x] < c[x] ? r[x] : c[x];
+}
+
+// 1/2-res rows/cols that projected tile index a reads: taps of its first
+// and last projected row.
+inline void tile_range(int a, int full, int half, int* lo, int* hi) {
+  const int first = a * kTile, last = std::min(full - 1, a * kTile + kTile - 1);
+  *lo = detail::tap2x(first, half).i0;
+  *hi = detail::tap2x(last, half).i1;
+}
+
+// tmin/tmax of tile ti, from its 1/2-res taps (the same extremes the eager
+// pass of tile_bounds computes).
+void tile_tags(const Projected& P, int j, TileBounds& t, int ti) {
+  if (t.tag_ready[ti]) return;
+  const int D = P.dims(), w2 = P.m.w2;
+  int ylo, yhi, xlo, xhi;
+  tile_range(ti / t.tx, P.H, P.m.h2, &ylo, &yhi);
+  tile_range(ti % t.tx, P.W, w2, &xlo, &xhi);
+  for (int d = 0; d < D; ++d) {
+    const float* m = (d == 0 ? P.m.tag : P.m.tag_flip) + j * P.plane();
+    float lo = kInf, hi = -kInf;
+    for (int y = ylo; y <= yhi; ++y) {
+      const float* r = m + static_cast<size_t>(y) * w2;
+      for (int x = xlo; x <= xhi; ++x) lo = std::min(lo, r[x]), hi = std::max(hi, r[x]);
+    }
+    t.tmin[static_cast<size_t>(ti) * D + d] = down_slack(lo);
+    t.tmax[static_cast<size_t>(ti) * D + d] = up_slack(hi);
+  }
+  t.tag_ready[ti] = 1;
+}
+
+// with_tags: also every tile's tag box now (else tile_tags fills them on
+// demand).
+TileBounds tile_bounds(const Projected& P, int j, bool with_tags) {
   const int h2 = P.m.h2, w2 = P.m.w2, D = P.dims();
   TileBounds t;
   t.ty = (P.H + kTile - 1) / kTile;
@@ -130,43 +186,35 @@ TileBounds tile_bounds(const Projected& P, int j) {
   t.det_max.assign(nt, -kInf);
   t.tmin.assign(nt * D, kInf);
   t.tmax.assign(nt * D, -kInf);
-  // 1/2-res rows/cols that projected tile index a reads: taps of its first
-  // and last projected row.
-  auto range = [](int a, int full, int half, int* lo, int* hi) {
-    const int first = a * kTile, last = std::min(full - 1, a * kTile + kTile - 1);
-    *lo = detail::tap2x(first, half).i0;
-    *hi = detail::tap2x(last, half).i1;
-  };
+  t.tag_ready.assign(nt, with_tags ? 1 : 0);
+  auto range = tile_range;
   std::vector<int> xlo(t.tx), xhi(t.tx);
   for (int a = 0; a < t.tx; ++a) range(a, P.W, w2, &xlo[a], &xhi[a]);
   const float* maps[4] = {P.m.heat + j * P.plane(), P.flip ? P.m.heat_flip + j * P.plane() : nullptr,
                           P.m.tag + j * P.plane(), P.flip ? P.m.tag_flip + j * P.plane() : nullptr};
-  // Column-window extremes per 1/2-res row, then over the tile's rows.
-  std::vector<float> cmax(static_cast<size_t>(h2) * t.tx), cmin(static_cast<size_t>(h2) * t.tx);
+  // Per tile row: extremes over its 1/2-res rows, column by column
+  // (contiguous, vectorises), then over each tile's columns.
+  std::vector<float> cmax(w2), cmin(w2);
   std::vector<float> hmax[2];
   for (int q = 0; q < 4; ++q) {
     const float* m = maps[q];
-    if (!m) continue;
-    for (int y = 0; y < h2; ++y)
-      for (int a = 0; a < t.tx; ++a) {
-        float lo = kInf, hi = -kInf;
-        for (int x = xlo[a]; x <= xhi[a]; ++x) {
-          const float v = m[static_cast<size_t>(y) * w2 + x];
-          lo = std::min(lo, v);
-          hi = std::max(hi, v);
-        }
-        cmin[static_cast<size_t>(y) * t.tx + a] = lo;
-        cmax[static_cast<size_t>(y) * t.tx + a] = hi;
-      }
+    if (!m || (q >= 2 && !with_tags)) continue;
     if (q < 2) hmax[q].assign(nt, -kInf);
     for (int b = 0; b < t.ty; ++b) {
       int ylo, yhi;
       range(b, P.H, h2, &ylo, &yhi);
+      std::fill(cmin.begin(), cmin.end(), kInf);
+      std::fill(cmax.begin(), cmax.end(), -kInf);
+      for (int y = ylo; y <= yhi; ++y) {  // std::min/max semantics (NaN skipped)
+        const float* r = m + static_cast<size_t>(y) * w2;
+        col_max(r, cmax.data(), w2);
+        if (q >= 2) col_min(r, cmin.data(), w2);
+      }
       for (int a = 0; a < t.tx; ++a) {
         float lo = kInf, hi = -kInf;
-        for (int y = ylo; y <= yhi; ++y) {
-          lo = std::min(lo, cmin[static_cast<size_t>(y) * t.tx + a]);
-          hi = std::max(hi, cmax[static_cast<size_t>(y) * t.tx + a]);
+        for (int x = xlo[a]; x <= xhi[a]; ++x) {
+          lo = std::min(lo, cmin[x]);
+          hi = std::max(hi, cmax[x]);
         }
         const size_t ti = static_cast<size_t>(b) * t.tx + a;
         if (q < 2) {
@@ -187,14 +235,29 @@ TileBounds tile_bounds(const Projected& P, int j) {
   return t;
 }
 
-// refine's per-joint argmax of det - round(||tag - prev_tag||) over the
-// projected map (first index among equal maxima, as torch.argmax).
-int refine_argmax(const Projected& P, int j, const TileBounds& tb, const float* prev) {
+// One joint's heat, heat_flip, tag, tag_flip maps resized along W (h2 x W
+// each; upsample2x's first step), row by row as tiles need them: a tile row
+// is then one H-pass of two of these rows.
+struct WCache {
+  int h2 = 0, w2 = 0, W = 0;
+  const float* src[4] = {nullptr, nullptr, nullptr, nullptr};
+  float* dst[4] = {nullptr, nullptr, nullptr, nullptr};
+  std::vector<uint8_t> ready;  // 4 x h2
+  const float* row(int m, int y) {
+    float* d = dst[m] + static_cast<size_t>(y) * W;
+    if (!ready[static_cast<size_t>(m) * h2 + y]) {
+      kernels::decode_kernels().wpass(src[m] + static_cast<size_t>(y) * w2, w2, d);
+      ready[static_cast<size_t>(m) * h2 + y] = 1;
+    }
+    return d;
+  }
+};
+
+int refine_argmax(const Projected& P, int j, TileBounds& tb, const float* prev, bool safe,
+                  WCache* wc) {
   const int D = P.dims();
   const size_t nt = tb.det_max.size();
-  std::vector<float> ub(nt);
-  size_t best_tile = 0;
-  for (size_t ti = 0; ti < nt; ++ti) {
+  auto tile_ub = [&](size_t ti) {
     float ss = 0.f;
     for (int d = 0; d < D; ++d) {
       float g = 0.f;
@@ -203,35 +266,108 @@ int refine_argmax(const Projected& P, int j, const TileBounds& tb, const float* 
       ss += g * g;
     }
     const float lb = std::max(0.f, down_slack(std::sqrt(ss)));
-    ub[ti] = up_slack(tb.det_max[ti] - std::nearbyint(lb));
+    return up_slack(tb.det_max[ti] - std::nearbyint(lb));
+  };
+  std::vector<float> ub(safe ? 0 : nt);
+  size_t best_tile = 0;
+  for (size_t ti = 0; ti < ub.size(); ++ti) {  // original order: all bounds first
+    ub[ti] = tile_ub(ti);
     if (ub[ti] > ub[best_tile]) best_tile = ti;
   }
   float best = -kInf;
   long best_idx = -1;
-  auto eval_tile = [&](size_t ti) {
-    const int b = static_cast<int>(ti / tb.tx), a = static_cast<int>(ti % tb.tx);
-    const int y_end = std::min(P.H, (b + 1) * kTile), x_end = std::min(P.W, (a + 1) * kTile);
-    float t[2];
-    for (int y = b * kTile; y < y_end; ++y)
-      for (int x = a * kTile; x < x_end; ++x) {
-        P.tag(j, y, x, t);
-        float ss = 0.f;
-        for (int d = 0; d < D; ++d) {
-          const float df = t[d] - prev[d];
-          const float sq = df * df;
-          ss = d == 0 ? sq : ss + sq;
-        }
-        const float v = P.det(j, y, x) - std::nearbyint(std::sqrt(ss));
+  // A tile's projected det and tags are H-passes of the joint's W-resized
+  // rows (WCache), scored by refine_score; per pixel the arithmetic is the
+  // official one, so the argmax is too.
+  thread_local std::vector<float> blk;
+  const kernels::DecodeKernels& kr = kernels::decode_kernels();
+  const size_t tsz = static_cast<size_t>(kTile) * kTile;
+  if (blk.size() < 5 * tsz) blk.resize(5 * tsz);
+  const int h2 = P.m.h2;
+  auto eval_box = [&](int y0, int y1, int x0, int x1) {
+    const int len = x1 - x0 + 1, n = (y1 - y0 + 1) * len;
+    float* det = blk.data();
+    float* t0 = det + tsz;
+    float* t1 = t0 + tsz;
+    float* tmp = t1 + tsz;
+    float* v = tmp + tsz;
+    auto project = [&](int m, float* out) {
+      for (int y = y0; y <= y1; ++y) {
+        const detail::Tap t = detail::tap2x(y, h2);
+        kr.hpass(wc->row(m, t.i0) + x0, wc->row(m, t.i1) + x0, t.w0, t.w1, len,
+                 out + static_cast<size_t>(y - y0) * len);
+      }
+    };
+    project(0, det);
+    if (P.flip) {
+      project(1, tmp);
+      for (int i = 0; i < n; ++i) det[i] = (det[i] + tmp[i]) / 2.0f;
+    }
+    project(2, t0);
+    if (P.flip) project(3, t1);
+    kr.refine_score(det, t0, P.flip ? t1 : nullptr, prev[0], D > 1 ? prev[1] : 0.f, n, v);
+    if (safe) {
+      // No NaN: the box's first maximum, then the usual tie rule (raster
+      // order inside the box is increasing flat index).
+      float vv;
+      const int i = kr.argmax(v, n, &vv);
+      const long idx = static_cast<long>(y0 + i / len) * P.W + x0 + i % len;
+      if (vv > best || (vv == best && idx < best_idx) || best_idx < 0) {
+        best = vv;
+        best_idx = idx;
+      }
+      return;
+    }
+    for (int y = y0; y <= y1; ++y) {
+      const float* vr = v + static_cast<size_t>(y - y0) * len;
+      for (int x = x0; x <= x1; ++x) {
+        const float vv = vr[x - x0];
         const long idx = static_cast<long>(y) * P.W + x;
-        if (v > best || (v == best && idx < best_idx) || best_idx < 0) {
-          best = v;
+        if (vv > best || (vv == best && idx < best_idx) || best_idx < 0) {
+          best = vv;
           best_idx = idx;
         }
       }
+    }
   };
-  eval_tile(best_tile);
-  for (size_t ti = 0; ti < nt; ++ti)
-    if (ti != best_tile && ub[ti] >= best) eval_tile(ti);
+  auto eval_tile = [&](size_t ti) {
+    const int b = static_cast<int>(ti / tb.tx), a = static_cast<int>(ti % tb.tx);
+    const int y0 = b * kTile, x0 = a * kTile;
+    eval_box(y0, std::min(P.H, y0 + kTile) - 1, x0, std::min(P.W, x0 + kTile) - 1);
+  };
+  if (!safe) {
+    eval_tile(best_tile);
+    for (size_t ti = 0; ti < nt; ++ti)
+      if (ti != best_tile && ub[ti] >= best) eval_tile(ti);
+    return static_cast<int>(best_idx);
+  }
+  // Tiles by decreasing det bound (v = det - round(dist) <= det): once a
+  // tile's det bound is below the best value found, no later tile can
+  // reach it.  Tag boxes are computed for the tiles that get that far.
+  detail::TopkPathStats& st = detail::topk_path_stats();
+  st.refine_calls++;
+  if (tb.order.empty()) {
+    // Sort keys: the bound's bits made order-preserving as unsigned, then
+    // inverted (decreasing), with the tile index below (ties: index order).
+    thread_local std::vector<uint64_t> keys;
+    keys.resize(nt);
+    for (size_t ti = 0; ti < nt; ++ti) {
+      uint32_t u;
+      std::memcpy(&u, &tb.det_max[ti], 4);
+      u = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+      keys[ti] = (static_cast<uint64_t>(~u) << 32) | ti;
+    }
+    std::sort(keys.begin(), keys.end());
+    tb.order.resize(nt);
+    for (size_t q = 0; q < nt; ++q) tb.order[q] = static_cast<int>(keys[q] & 0xffffffffu);
+  }
+  for (const int ti : tb.order) {
+    if (best_idx >= 0 && tb.det_max[ti] < best) break;
+    tile_tags(P, j, tb, ti);
+    if (best_idx >= 0 && tile_ub(ti) < best) continue;
+    st.refine_tiles++;
+    eval_tile(ti);
+  }
   return static_cast<int>(best_idx);
 }
 
@@ -263,21 +399,52 @@ std::vector<Person> parse(const HalfResMaps& maps, const DecodeOptions& opt) {
   cand.y.resize(cand.val.size());
   cand.tag.resize(cand.val.size() * D);
   std::vector<int> idx(M);
+  // The threshold path (detail::topk_above_threshold) is exact for every
+  // candidate the grouping reads (val > detection_threshold); it needs a
+  // threshold >= 0 (else values <= 0 would be read) and maps whose
+  // bilinear values stay finite (else NaN ordering and the grouping's
+  // non-finite-tag error could depend on skipped pixels).
+  const size_t nplane = static_cast<size_t>(K) * P.plane();
+  // (force_exact_topk, a test hook, also keeps refine's original visit order.)
+  const kernels::AllSafeFn all_safe = kernels::decode_kernels().all_safe;
+  const bool maps_safe =
+      !detail::force_exact_topk() && all_safe(maps.heat, nplane) && all_safe(maps.tag, nplane) &&
+      (!P.flip || (all_safe(maps.heat_flip, nplane) && all_safe(maps.tag_flip, nplane)));
+  const bool threshold_path = maps_safe && opt.detection_threshold >= 0.f;
+  thread_local detail::ThresholdTopkScratch scratch;
   for (int j = 0; j < K; ++j) {
-    const HeatBounds hb = heat_bounds(P, j);
-    auto get = [&](int y, int x) { return P.det(j, y, x); };
-    auto bound = [&](int y, int x) {
-      return hb.block[static_cast<size_t>(detail::tap2x(y, maps.h2).i0) * maps.w2 +
-                      detail::tap2x(x, maps.w2).i0];
-    };
-    auto row_bound = [&](int y) { return hb.row[y]; };
     float* val = &cand.val[static_cast<size_t>(j) * M];
-    detail::nms_topk_generic(get, bound, row_bound, H, W, opt.nms_kernel, M, val, idx.data());
+    int n_above = M;
+    bool done = false;
+    if (threshold_path) {
+      done = detail::topk_above_threshold(
+          maps.heat + j * P.plane(), P.flip ? maps.heat_flip + j * P.plane() : nullptr, maps.h2,
+          maps.w2, opt.nms_kernel, M, opt.detection_threshold, scratch, val, idx.data(),
+          &n_above);
+    }
+    if (done) {
+      detail::topk_path_stats().sparse++;
+    } else {
+      detail::topk_path_stats().exact++;
+      n_above = M;
+      const HeatBounds hb = heat_bounds(P, j);
+      auto get = [&](int y, int x) { return P.det(j, y, x); };
+      auto bound = [&](int y, int x) {
+        return hb.block[static_cast<size_t>(detail::tap2x(y, maps.h2).i0) * maps.w2 +
+                        detail::tap2x(x, maps.w2).i0];
+      };
+      auto row_bound = [&](int y) { return hb.row[y]; };
+      detail::nms_topk_generic(get, bound, row_bound, H, W, opt.nms_kernel, M, val, idx.data());
+    }
     for (int c = 0; c < M; ++c) {
       const size_t e = static_cast<size_t>(j) * M + c;
       cand.x[e] = idx[c] % W;
       cand.y[e] = idx[c] / W;
-      P.tag(j, cand.y[e], cand.x[e], &cand.tag[e * D]);
+      if (c < n_above) {
+        P.tag(j, cand.y[e], cand.x[e], &cand.tag[e * D]);
+      } else {  // below the threshold: never read by the grouping
+        for (int d = 0; d < D; ++d) cand.tag[e * D + d] = 0.f;
+      }
     }
   }
 
@@ -301,10 +468,15 @@ std::vector<Person> parse(const HalfResMaps& maps, const DecodeOptions& opt) {
   for (Person& p : people) p.score = detail::np_pairwise_sum(&p.joints[2], K, row_len) / K;
 
   if (opt.refine) {
-    std::vector<TileBounds> tiles(K);
-    std::vector<bool> have(K, false);
+    // Every person's mean tag first (from the joints found before refine),
+    // then joint by joint: a person's refined joints depend only on that
+    // mean and the maps, so this order gives the official results, and one
+    // joint's W-resized rows serve all its people.
+    std::vector<float> prevs(people.size() * 2, 0.f);
+    std::vector<uint8_t> has_prev(people.size(), 0);
     std::vector<float> tl;
-    for (Person& p : people) {
+    for (size_t q = 0; q < people.size(); ++q) {
+      const Person& p = people[q];
       // Mean tag of the detected joints (torch.mean over dim 0, float32).
       tl.clear();
       int n = 0;
@@ -316,17 +488,37 @@ std::vector<Person> parse(const HalfResMaps& maps, const DecodeOptions& opt) {
         }
       }
       if (n == 0) continue;  // the official code would fail here; never happens
-      float prev[2];
+      has_prev[q] = 1;
       for (int d = 0; d < D; ++d) {
         const float s = D == 1 ? detail::torch_sum_d1(tl.data(), n)
                                : detail::torch_sum_col(tl.data() + d, n, D);
-        prev[d] = s / static_cast<float>(n);
+        prevs[q * 2 + d] = s / static_cast<float>(n);
       }
-      for (int j = 0; j < K; ++j) {
-        float* r = &p.joints[static_cast<size_t>(j) * row_len];
+    }
+    thread_local std::vector<float> wcache;
+    const size_t wplane = static_cast<size_t>(maps.h2) * W;
+    for (int j = 0; j < K; ++j) {
+      bool needed = false;
+      for (size_t q = 0; q < people.size(); ++q)
+        needed |= has_prev[q] && people[q].joints[static_cast<size_t>(j) * row_len + 2] == 0;
+      if (!needed) continue;
+      TileBounds tiles = tile_bounds(P, j, !maps_safe);
+      // The joint's maps resized along W (upsample2x's first step), 4 x h2 x W.
+      if (wcache.size() < 4 * wplane) wcache.resize(4 * wplane);
+      const float* src[4] = {maps.heat, maps.heat_flip, maps.tag, maps.tag_flip};
+      WCache wc;
+      wc.h2 = maps.h2, wc.w2 = maps.w2, wc.W = W;
+      wc.ready.assign(4 * static_cast<size_t>(maps.h2), 0);
+      for (int m = 0; m < 4; ++m) {
+        if (!src[m]) continue;
+        wc.src[m] = src[m] + j * P.plane();
+        wc.dst[m] = wcache.data() + m * wplane;
+      }
+      for (size_t q = 0; q < people.size(); ++q) {
+        if (!has_prev[q]) continue;
+        float* r = &people[q].joints[static_cast<size_t>(j) * row_len];
         if (r[2] != 0) continue;  // only missing joints take the refined value
-        if (!have[j]) tiles[j] = tile_bounds(P, j), have[j] = true;
-        const int pos = refine_argmax(P, j, tiles[j], prev);
+        const int pos = refine_argmax(P, j, tiles, &prevs[q * 2], maps_safe, &wc);
         const int yy = pos / W, xx = pos % W;
         const float val = P.det(j, yy, xx);
         float x = xx + 0.5f, y = yy + 0.5f;
@@ -362,8 +554,12 @@ std::vector<Person> decode(const float* out4, const float* out2, const float* ou
   if (flip && !flip_index) throw InputError("decode: flip test needs a flip_index");
   const int h2 = height / 2, w2 = width / 2;
   const size_t plane = static_cast<size_t>(h2) * w2;
-  std::vector<float> buf(plane * k * (flip ? 4 : 2));
-  std::vector<float> ws(merge_outputs_workspace_size(k, h2, w2));
+  // Merged maps in a per-thread buffer kept between calls: fresh pages for
+  // 4-16 MB a frame cost more than the rest of the decoding.
+  thread_local std::vector<float> buf, ws;
+  if (buf.size() < plane * k * (flip ? 4 : 2)) buf.resize(plane * k * (flip ? 4 : 2));
+  if (ws.size() < merge_outputs_workspace_size(k, h2, w2))
+    ws.resize(merge_outputs_workspace_size(k, h2, w2));
   HalfResMaps maps;
   maps.k = k, maps.h2 = h2, maps.w2 = w2;
   maps.heat = buf.data();
@@ -386,7 +582,14 @@ static std::vector<Person> parse_half(const HalfResMaps& maps, const DecodeOptio
   const size_t plane = static_cast<size_t>(h) * w;
   const bool flip = maps.heat_flip != nullptr;
   const int D = flip ? 2 : 1;
-  std::vector<float> det(plane * K);
+  const kernels::DecodeKernels& kr = kernels::decode_kernels();
+  const kernels::AllSafeFn all_safe = kr.all_safe;
+  const bool safe = all_safe(maps.heat, plane * K) && all_safe(maps.tag, plane * K) &&
+                    (!flip || (all_safe(maps.heat_flip, plane * K) &&
+                               all_safe(maps.tag_flip, plane * K)));
+  thread_local std::vector<float> det, vrow;
+  if (det.size() < plane * K) det.resize(plane * K);
+  vrow.resize(w);
   for (size_t i = 0; i < plane * K; ++i)
     det[i] = flip ? (maps.heat[i] + maps.heat_flip[i]) / 2.0f : maps.heat[i];
   const int M = static_cast<int>(std::min<long>(opt.max_num_people, static_cast<long>(plane)));
@@ -447,14 +650,28 @@ static std::vector<Person> parse_half(const HalfResMaps& maps, const DecodeOptio
         const float* m = &det[j * plane];
         float best = -kInf;
         size_t bi = 0;
-        for (size_t i = 0; i < plane; ++i) {
-          float ss = 0.f;
-          for (int d = 0; d < D; ++d) {
-            const float t = (d == 0 ? maps.tag : maps.tag_flip)[j * plane + i] - prev[d];
-            ss += t * t;
+        if (safe) {
+          // Row by row through the kernels: v = m - round(||tag - prev||)
+          // (0 + t*t is t*t), first maximum as the loop below.
+          for (int y = 0; y < h; ++y) {
+            const size_t row = static_cast<size_t>(y) * w;
+            kr.refine_score(m + row, maps.tag + j * plane + row,
+                            flip ? maps.tag_flip + j * plane + row : nullptr, prev[0], prev[1], w,
+                            vrow.data());
+            float vm;
+            const int x = kr.argmax(vrow.data(), w, &vm);
+            if (vm > best) best = vm, bi = row + x;
           }
-          const float v = m[i] - std::nearbyint(std::sqrt(ss));
-          if (v > best) best = v, bi = i;
+        } else {
+          for (size_t i = 0; i < plane; ++i) {
+            float ss = 0.f;
+            for (int d = 0; d < D; ++d) {
+              const float t = (d == 0 ? maps.tag : maps.tag_flip)[j * plane + i] - prev[d];
+              ss += t * t;
+            }
+            const float v = m[i] - std::nearbyint(std::sqrt(ss));
+            if (v > best) best = v, bi = i;
+          }
         }
         const int yy = static_cast<int>(bi / w), xx = static_cast<int>(bi % w);
         float x = xx + 0.5f, y = yy + 0.5f;

@@ -179,3 +179,57 @@ def test_pose_estimator_end_to_end_and_threads(real_model):
         est(img[:, :, :2].copy())
     with pytest.raises(ValueError, match="contiguous"):
         est(img[:, ::2])
+
+
+def _tied_outputs(seed: int, h: int = 128, w: int = 160, k: int = 14):
+    """Synthetic outputs whose merged heatmaps hold equal values above the
+    detection threshold (plateaus, twin peaks), next to ordinary peaks: the
+    native decoder must take its exact scan there (torch.topk's order among
+    equal values) and still match the official parser."""
+    rng = np.random.default_rng(seed)
+    h2, w2, h4, w4 = h // 2, w // 2, h // 4, w // 4
+    out2 = (rng.random((k, h2, w2)) * 0.02).astype(np.float32)
+    out4 = np.zeros((2 * k, h4, w4), np.float32)
+    out4[:k] = (rng.random((k, h4, w4)) * 0.02).astype(np.float32)
+    yy, xx = np.mgrid[0:h2, 0:w2]
+    for p in range(4):
+        cy, cx = rng.uniform(8, h2 - 8), rng.uniform(8, w2 - 8)
+        for j in range(k):
+            jy, jx = cy + rng.uniform(-6, 6), cx + rng.uniform(-6, 6)
+            g = np.exp(-((yy - jy) ** 2 + (xx - jx) ** 2) / 3.0).astype(np.float32)
+            out2[j] = np.maximum(out2[j], 0.8 * g)
+            out4[j] = np.maximum(out4[j], 0.8 * g[::2, ::2])
+            out4[k + j][g[::2, ::2] > 0.05] = 2.0 * p + rng.uniform(-0.2, 0.2)
+    for j in range(0, k, 2):  # plateaus: equal merged values over a block
+        y0, x0 = int(rng.integers(2, h4 - 6)), int(rng.integers(2, w4 - 6))
+        out4[j, y0:y0 + 4, x0:x0 + 4] = 0.5
+        out2[j, 2 * y0:2 * y0 + 8, 2 * x0:2 * x0 + 8] = 0.5
+        out4[k + j, y0:y0 + 4, x0:x0 + 4] = 2.0 * (j % 4)
+    for j in range(1, k, 4):  # twin single-pixel peaks of equal height
+        out2[j, 5, 7] = out2[j, h2 - 6, w2 - 9] = 0.9
+    return out4, out2
+
+
+@pytest.mark.parametrize("flip", [False, True], ids=["noflip", "flip"])
+def test_ties_above_threshold_take_the_exact_scan_and_match_official(flip):
+    require_torch()
+    pytest.importorskip("munkres")
+    import torch
+    from litepose.reference import official_parser as op
+
+    for seed in range(3):
+        o4, o2 = _tied_outputs(seed)
+        outs = [torch.from_numpy(o4)[None], torch.from_numpy(o2)[None]]
+        args = [o4, o2]
+        of = None
+        if flip:
+            f4, f2 = np.ascontiguousarray(o4[:, :, ::-1]), np.ascontiguousarray(o2[:, :, ::-1])
+            of = [torch.from_numpy(f4)[None], torch.from_numpy(f2)[None]]
+            args += [f4, f2]
+        grouped, scores, _ = op.parse_outputs(outs, of, "crowdpose", (o2.shape[2] * 2, o2.shape[1] * 2))
+        ref = np.asarray(grouped[0], dtype=np.float32)
+        joints, sc = _core.decode(*args, dataset="crowdpose", with_tags=True)
+        assert joints.shape[0] == len(scores), f"seed {seed}: {joints.shape[0]} people, official {len(scores)}"
+        if len(scores):
+            assert np.array_equal(joints, ref), f"seed {seed}: max difference {np.abs(joints - ref).max()}"
+            np.testing.assert_array_equal(sc, np.asarray(scores, np.float32))

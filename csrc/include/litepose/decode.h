@@ -73,7 +73,9 @@ void upsample2x(const float* in,  // CxHxW
 // Merges one forward pass (get_multi_stage_outputs for one image): heat =
 // (upsample2x(out4[:K]) + out2) / 2, tag = upsample2x(out4)[K:].  With
 // `flipped`, the outputs came from the horizontally flipped input: maps are
-// flipped back along W and joints permuted by flip_index.
+// flipped back along W and joints permuted by flip_index.  Runs row by row
+// (csrc/kernels/f32-decode: AVX2+FMA where the CPU has it, bit-identical to
+// the scalar rows); the workspace is a few rows (3 * w2 floats), not maps.
 size_t merge_outputs_workspace_size(int k, int h2, int w2);  // floats
 void merge_outputs(const float* out4,  // 2Kx(h2/2)x(w2/2)
                    const float* out2,  // Kxh2xw2
@@ -135,8 +137,14 @@ struct HalfResMaps {
 };
 
 // HeatmapParser.parse on maps projected to the input size (2*h2 x 2*w2),
-// without materialising the projected tag maps: values are computed where
-// needed with the same arithmetic as the resized maps.
+// without materialising the projected maps: values are computed where
+// needed with the same arithmetic as the resized maps.  Bit-identical to the
+// official parser; fast because it skips what cannot change the result
+// (docs/decoder.md): top-k projects only 1/2-res blocks whose taps exceed
+// detection_threshold (falling back to the full heap replay for a joint
+// whose kept values above the threshold tie, for a negative threshold, and
+// for maps holding NaN/inf), and refine visits tiles by decreasing bound.
+// Scratch memory is per thread and kept between calls.
 std::vector<Person> parse(const HalfResMaps& maps, const DecodeOptions& opt);
 
 // Everything from raw network outputs: merge (+ flip), parse.  out4_flip /
