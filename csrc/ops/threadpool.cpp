@@ -28,11 +28,26 @@ ThreadPool::ThreadPool(int num_threads) {
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lk(mu_);
-    stop_ = true;
+    stop_.store(true, std::memory_order_release);
   }
   start_cv_.notify_all();
   for (auto& t : workers_) t.join();
 }
+
+namespace {
+// Spin budget before a worker sleeps: long enough to bridge the gap between
+// two layers of a forward pass, short enough that an idle pool goes to
+// sleep at once in human terms.
+constexpr auto kSpinFor = std::chrono::microseconds(200);
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+}  // namespace
 
 void ThreadPool::run_one(size_t i, int index) {
   if (!tracing_) {
@@ -65,17 +80,23 @@ std::vector<ThreadPool::Span> ThreadPool::take_spans() {
 void ThreadPool::worker_loop(int index) {
   unsigned long seen = 0;
   for (;;) {
-    {
-      std::unique_lock<std::mutex> lk(mu_);
-      start_cv_.wait(lk, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
+    // spin briefly for the next call, then sleep
+    auto spin_until = std::chrono::steady_clock::now() + kSpinFor;
+    unsigned spins = 0;
+    while (generation_.load(std::memory_order_acquire) == seen && !stop_.load(std::memory_order_acquire)) {
+      cpu_relax();
+      if ((++spins & 63) == 0 && std::chrono::steady_clock::now() > spin_until) {
+        std::unique_lock<std::mutex> lk(mu_);
+        start_cv_.wait(lk, [&] {
+          return stop_.load(std::memory_order_acquire) || generation_.load(std::memory_order_acquire) != seen;
+        });
+        break;
+      }
     }
+    if (stop_.load(std::memory_order_acquire)) return;
+    seen = generation_.load(std::memory_order_acquire);
     run_tasks(index);
-    {
-      std::lock_guard<std::mutex> lk(mu_);
-      if (--active_ == 0) done_cv_.notify_one();
-    }
+    active_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }
 
@@ -87,18 +108,20 @@ void ThreadPool::parallel_for(size_t n, const std::function<void(size_t, int)>& 
     fn_ = nullptr;
     return;
   }
+  fn_ = &fn;
+  n_ = n;
+  next_.store(0, std::memory_order_relaxed);
+  active_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
   {
+    // the increment is published under the mutex so a worker that is about
+    // to sleep cannot miss it (it re-checks the generation under the lock)
     std::lock_guard<std::mutex> lk(mu_);
-    fn_ = &fn;
-    n_ = n;
-    next_.store(0, std::memory_order_relaxed);
-    active_ = static_cast<int>(workers_.size());
-    ++generation_;
+    generation_.fetch_add(1, std::memory_order_release);
   }
   start_cv_.notify_all();
   run_tasks(0);
-  std::unique_lock<std::mutex> lk(mu_);
-  done_cv_.wait(lk, [&] { return active_ == 0; });
+  // every worker must have left run_tasks before fn may go out of scope
+  while (active_.load(std::memory_order_acquire) != 0) cpu_relax();
   fn_ = nullptr;
 }
 

@@ -139,31 +139,34 @@ def _time(fn: Callable[[], object], runs: int, warmup: int) -> List[float]:
 def cmd_bench(args) -> int:
     net = _load_network(args)
     size = args.size or net.input_size
-    h = w = size
     if size % 16:
         raise CliError(f"--size must be a multiple of 16, got {size}")
-    x = np.random.default_rng(0).standard_normal((1, 3, h, w)).astype(np.float32)
-    rows = {"network": stats_ms(_time(lambda: net.forward(x), args.runs, args.warmup))}
-    est = None
-    try:
+    random_weights = not args.model
+    # a square image of the input size: the network then runs exactly size x size
+    img = (np.random.default_rng(1).random((size, size, 3)) * 255).astype(np.uint8)
+    if random_weights:
+        # Untrained weights light up every heatmap pixel, so decoding would
+        # time a pathological case; time preprocessing and the network only.
+        x = np.random.default_rng(0).standard_normal((1, 3, size, size)).astype(np.float32)
+        pre = _time(lambda: _core.preprocess(img, size, False), args.runs, args.warmup)
+        rows = {"preprocess": stats_ms(pre), "network": stats_ms(_time(lambda: net.forward(x), args.runs, args.warmup))}
+    else:
         from .estimator import PoseEstimator
 
-        est = PoseEstimator(net)
-    except ImportError:
-        pass
-    if est is not None:
-        img = (np.random.default_rng(1).random((size, size * 4 // 3, 3)) * 255).astype(np.uint8)
-        rows.update(est.benchmark(img, runs=args.runs, warmup=args.warmup))
-    result = {"arch": net.arch, "input": f"{h}x{w}", "threads": net.num_threads, "isa": net.isa,
-              "weights": "file" if args.model else "random", "ms": rows}
+        rows = PoseEstimator(net).benchmark(img, runs=args.runs, warmup=args.warmup)
+    result = {"arch": net.arch, "input": f"{size}x{size}", "threads": net.num_threads, "isa": net.isa,
+              "weights": "random" if random_weights else "file", "ms": rows}
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    print(f"LitePose-{net.arch} input {h}x{w}, {net.num_threads} thread(s), isa {net.isa}, "
+    print(f"LitePose-{net.arch} input {size}x{size}, {net.num_threads} thread(s), isa {net.isa}, "
           f"{'weights ' + args.model if args.model else 'random weights'}, {args.runs} runs after {args.warmup} warm-up")
     print(f"{'stage':<12} {'min ms':>9} {'median ms':>10} {'p90 ms':>9}")
-    for name, s in rows.items():
-        print(f"{name:<12} {s['min']:>9.2f} {s['median']:>10.2f} {s['p90']:>9.2f}")
+    for name, st in rows.items():
+        print(f"{name:<12} {st['min']:>9.2f} {st['median']:>10.2f} {st['p90']:>9.2f}")
+    if random_weights:
+        print("decode and end-to-end times need a trained model: litepose bench MODEL.lpm "
+              "(convert a checkpoint with litepose convert)")
     return 0
 
 
@@ -180,7 +183,8 @@ def cmd_profile(args) -> int:
     try:
         from .estimator import PoseEstimator
 
-        if not args.network_only:
+        # random weights make decoding pathological: profile the network alone then
+        if not args.network_only and args.model:
             target = PoseEstimator(net)
             img = (np.random.default_rng(1).random((size, size, 3)) * 255).astype(np.uint8)
             call = lambda: target(img)  # noqa: E731

@@ -92,6 +92,13 @@ def test_bench_random_weights_json():
     r = run("bench", "--arch", "XS", "--runs", "2", "--warmup", "1", "--threads", "1", "--json")
     d = json.loads(r.stdout)
     assert d["arch"] == "XS" and d["weights"] == "random" and d["threads"] == 1
+    for k in ("network", "preprocess"):
+        assert d["ms"][k]["median"] > 0 and d["ms"][k]["min"] <= d["ms"][k]["median"] <= d["ms"][k]["p90"]
+
+
+def test_bench_real_model_all_stages(real_model):
+    d = json.loads(run("bench", real_model, "--runs", "2", "--warmup", "1", "--size", "256", "--json").stdout)
+    assert d["weights"] == "file" and d["input"] == "256x256"
     for k in ("network", "preprocess", "decode", "end_to_end"):
         assert d["ms"][k]["median"] > 0 and d["ms"][k]["min"] <= d["ms"][k]["median"] <= d["ms"][k]["p90"]
 
