@@ -19,8 +19,21 @@
 #include "kernels/f32-decode/f32-decode.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <string>
+
+namespace litepose {
+namespace {
+thread_local DecodeTimings g_decode_timings;
+using Clock = std::chrono::steady_clock;
+inline double ms_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+}  // namespace
+
+const DecodeTimings& last_decode_timings() { return g_decode_timings; }
+}  // namespace litepose
 
 namespace litepose {
 
@@ -386,6 +399,7 @@ std::vector<Person> parse(const HalfResMaps& maps, const DecodeOptions& opt) {
                      std::to_string(opt.max_num_people) + " and " +
                      std::to_string(opt.nms_kernel));
   const int K = maps.k;
+  auto t_start = Clock::now();
   const Projected P(maps);
   const int D = P.dims();
   const int H = P.H, W = P.W;
@@ -448,8 +462,10 @@ std::vector<Person> parse(const HalfResMaps& maps, const DecodeOptions& opt) {
     }
   }
 
+  auto t_peaks = Clock::now();
   std::vector<Person> people = match_by_tag(cand, opt);
   const int row_len = 3 + D;
+  auto t_match = Clock::now();
 
   if (opt.adjust) {
     for (Person& p : people)
@@ -466,6 +482,7 @@ std::vector<Person> parse(const HalfResMaps& maps, const DecodeOptions& opt) {
   }
 
   for (Person& p : people) p.score = detail::np_pairwise_sum(&p.joints[2], K, row_len) / K;
+  auto t_adjust = Clock::now();
 
   if (opt.refine) {
     // Every person's mean tag first (from the joints found before refine),
@@ -532,6 +549,11 @@ std::vector<Person> parse(const HalfResMaps& maps, const DecodeOptions& opt) {
       }
     }
   }
+  auto t_end = Clock::now();
+  g_decode_timings.peaks = ms_between(t_start, t_peaks);
+  g_decode_timings.matching = ms_between(t_peaks, t_match);
+  g_decode_timings.adjust = ms_between(t_match, t_adjust);
+  g_decode_timings.refine = ms_between(t_adjust, t_end);
   return people;
 }
 
@@ -564,6 +586,8 @@ std::vector<Person> decode(const float* out4, const float* out2, const float* ou
   maps.k = k, maps.h2 = h2, maps.w2 = w2;
   maps.heat = buf.data();
   maps.tag = buf.data() + plane * k;
+  g_decode_timings = DecodeTimings{};
+  auto t_merge = Clock::now();
   merge_outputs(out4, out2, k, h2, w2, false, nullptr, buf.data(), buf.data() + plane * k,
                 ws.data());
   if (flip) {
@@ -573,7 +597,12 @@ std::vector<Person> decode(const float* out4, const float* out2, const float* ou
     maps.heat_flip = hf;
     maps.tag_flip = tf;
   }
-  return opt.project_to_input ? parse(maps, opt) : parse_half(maps, opt);
+  g_decode_timings.merge = ms_between(t_merge, Clock::now());
+  if (opt.project_to_input) return parse(maps, opt);
+  auto t_half = Clock::now();
+  auto people = parse_half(maps, opt);
+  g_decode_timings.peaks = ms_between(t_half, Clock::now());
+  return people;
 }
 
 static std::vector<Person> parse_half(const HalfResMaps& maps, const DecodeOptions& opt) {
@@ -689,6 +718,7 @@ static std::vector<Person> parse_half(const HalfResMaps& maps, const DecodeOptio
 }
 
 void transform_people(std::vector<Person>& people, const Affine& t) {
+  auto t0 = Clock::now();
   // transform_preds: np.dot(trans, [x, y, 1.]) in float64, stored float32.
   for (Person& p : people) {
     const int row_len = 3 + p.d;
@@ -699,6 +729,7 @@ void transform_people(std::vector<Person>& people, const Affine& t) {
       r[1] = static_cast<float>(t.m[3] * x + t.m[4] * y + t.m[5]);
     }
   }
+  g_decode_timings.mapping = ms_between(t0, Clock::now());
 }
 
 }  // namespace litepose

@@ -121,6 +121,20 @@ ImageView require_image(const py::handle& obj) {
 }  // namespace
 
 void register_decode(py::module_& m) {
+  m.def(
+      "last_decode_timings",
+      [] {
+        const auto& t = litepose::last_decode_timings();
+        py::dict d;
+        d["merge"] = t.merge;
+        d["peaks"] = t.peaks;
+        d["matching"] = t.matching;
+        d["adjust"] = t.adjust;
+        d["refine"] = t.refine;
+        d["mapping"] = t.mapping;
+        return d;
+      },
+      "ms per step of the last decode on this thread: merge, peaks, matching, adjust, refine, mapping");
   m.def("crowdpose_flip_index", &litepose::crowdpose_flip_index);
   m.def("coco_flip_index", &litepose::coco_flip_index);
   m.def("joint_order", &litepose::joint_order, py::arg("num_joints"));

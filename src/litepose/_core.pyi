@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['LayerTiming', 'MODEL_FORMAT_VERSION', 'ModelError', 'ModelInfo', 'Network', 'PoseEstimator', 'available_isas', 'coco_flip_index', 'compiled_isas', 'compiler', 'cpu_info', 'crowdpose_flip_index', 'decode', 'default_num_threads', 'joint_order', 'munkres', 'nms_topk', 'plan_preprocess', 'preprocess', 'read_model', 'serialize_model', 'upsample2x', 'validate_model_bytes']
+__all__: list[str] = ['LayerTiming', 'MODEL_FORMAT_VERSION', 'ModelError', 'ModelInfo', 'Network', 'PoseEstimator', 'available_isas', 'coco_flip_index', 'compiled_isas', 'compiler', 'cpu_info', 'crowdpose_flip_index', 'decode', 'default_num_threads', 'joint_order', 'last_decode_timings', 'munkres', 'nms_topk', 'plan_preprocess', 'preprocess', 'read_model', 'serialize_model', 'upsample2x', 'validate_model_bytes']
 class ModelError(ValueError):
     pass
 class ModelInfo:
@@ -129,6 +129,10 @@ def default_num_threads() -> int:
     ...
 def joint_order(num_joints: typing.SupportsInt | typing.SupportsIndex) -> list[int]:
     ...
+def last_decode_timings() -> dict:
+    """
+    ms per step of the last decode on this thread: merge, peaks, matching, adjust, refine, mapping
+    """
 def munkres(cost: typing.Any) -> list[tuple[int, int]]:
     """
     munkres 1.1.4 Munkres.compute replica: -> [(row, col), ...].

@@ -244,7 +244,7 @@ class profile:
             add(t0.name, stage_of(t0.name), t0.op, t0.kernel, t0.in_shape, t0.out_shape, t0.macs,
                 [c["layers"][i].ms for c in calls])
         for s in post:
-            add(s, s.split(".")[0] if "." in s else "decode", "decode", "native", [], [], 0,
+            add(s, "decode", "decode", "native", [], [], 0,
                 [dict(c["stages"])[s] for c in calls])
         e2e = np.asarray([c["e2e"] for c in calls])
         attributed = np.asarray([sum(t.ms for t in c["layers"]) + sum(v for _, v in c["stages"]) for c in calls])

@@ -121,3 +121,26 @@ def test_cli_profile(tmp_path, fmt):
         assert len(list(csv.reader(io.StringIO(text)))) > 100
     else:
         assert "stage.3.9.point_conv" in text
+
+
+def test_estimator_profile_has_pipeline_and_decode_step_rows(real_model):
+    cv2 = pytest.importorskip("cv2")
+    from conftest import CROWDPOSE_DIR, require_asset
+
+    img = cv2.imread(str(sorted(require_asset(CROWDPOSE_DIR / "images").glob("*.jpg"))[0]))
+    est = litepose.PoseEstimator(real_model, num_threads=2, input_size=256)
+    plain = est(img)
+    with litepose.profile(est) as prof:
+        for _ in range(2):
+            profiled = est(img)
+    np.testing.assert_array_equal(plain.keypoints, profiled.keypoints)  # same pipeline, step by step
+    p = prof.result
+    names = [r.name for r in p.rows]
+    steps = ["decode.merge", "decode.peaks", "decode.matching", "decode.adjust", "decode.refine", "decode.mapping"]
+    assert names[0] == "preprocess" and all(s in names for s in steps) and names[-1] == "unattributed"
+    assert names.index("stage.0.0.inv") < names.index("decode.merge")
+    assert all(r.stage == "decode" for r in p.rows if r.name.startswith("decode."))
+    assert sum(r.mean_ms for r in p.rows) == pytest.approx(p.end_to_end_ms, rel=1e-9)
+    assert next(r for r in p.rows if r.name == "decode.peaks").median_ms > 0
+    by_stage = {s["name"] for s in p.by_stage()}
+    assert {"preprocess", "stem", "stage0", "stage3", "head", "decode"} <= by_stage

@@ -168,4 +168,14 @@ struct Affine {
 // the official transform_preds stores them.
 void transform_people(std::vector<Person>& people, const Affine& to_image);
 
+// Wall time (ms) of each step of the most recent decode() / transform_people()
+// on the calling thread, for profiling: merge (upsample + average the two
+// outputs), peaks (NMS + top-k), matching (grouping by tag), adjust, refine,
+// mapping (back to image pixels).  The half-resolution option reports its
+// whole parse under `peaks`.  Costs a few clock reads per frame.
+struct DecodeTimings {
+  double merge = 0, peaks = 0, matching = 0, adjust = 0, refine = 0, mapping = 0;
+};
+const DecodeTimings& last_decode_timings();
+
 }  // namespace litepose
