@@ -29,6 +29,15 @@ import sys, pathlib
 from litepose.convert import random_model_bytes
 d = pathlib.Path(sys.argv[1])
 (d / "model" / "xs-coco.lpm").write_bytes(random_model_bytes("XS", "coco", seed=0))
+# decoder seed: real network outputs (random-weight XS, 14 joints, 32x32 input)
+# behind the 6 header bytes fuzz_decode.cpp reads (K=14, 32x32, no flip, 29 people)
+import numpy as np
+import litepose
+net = litepose.Network(random_model_bytes("XS", "crowdpose", seed=0), num_threads=1)
+o4, o2 = net.forward(np.random.default_rng(0).standard_normal((1, 3, 32, 32)).astype(np.float32))
+(d / "decode").mkdir(exist_ok=True)
+# scaled so that a few peaks, not every pixel, pass the 0.1 threshold
+(d / "decode" / "xs-32.bin").write_bytes(bytes([13, 7, 7, 0, 28, 0]) + (o4 * 0.02).tobytes() + (o2 * 0.02).tobytes())
 PY
 
 status=0

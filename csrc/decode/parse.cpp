@@ -67,7 +67,14 @@ std::vector<int> joint_order(int num_joints) {
     for (int i = 0; i < num_joints; ++i) v[i] = i;
     return v;
   }
-  return std::vector<int>(order, order + num_joints);
+  // The official order's entries that exist for this joint count, in order:
+  // equal to the official prefix for 13..17 joints (CrowdPose 14, COCO 17)
+  // and still a permutation of 0..K-1 below that (the official prefix would
+  // index joints 11 and 12 that a smaller model lacks; found by fuzzing).
+  std::vector<int> v;
+  for (int i = 0; i < 17; ++i)
+    if (order[i] < num_joints) v.push_back(order[i]);
+  return v;
 }
 
 namespace {

@@ -283,3 +283,33 @@ TEST(transform_people_applies_affine) {
   CHECK_NEAR(v[0].joints[1], 59, 0);
   CHECK_NEAR(v[0].joints[2], 0.5f, 0);
 }
+
+// Regression (found by tests/fuzz/fuzz_decode.cpp): an 11-joint model made
+// match_by_tag index joints 11 and 12 through the official joint order.
+TEST(joint_order_is_a_permutation_for_every_joint_count) {
+  for (int k = 1; k <= 20; ++k) {
+    auto o = litepose::joint_order(k);
+    std::vector<int> seen(k, 0);
+    bool ok = static_cast<int>(o.size()) == k;
+    for (int j : o) ok = ok && j >= 0 && j < k && !seen[j]++;
+    CHECK_MSG(ok, "k=" << k);
+  }
+  auto o14 = litepose::joint_order(14);
+  CHECK((o14 == std::vector<int>{0, 1, 2, 3, 4, 5, 6, 11, 12, 7, 8, 9, 10, 13}));
+}
+
+TEST(decode_small_joint_count_fast_path_fuzz_regression) {
+  const int k = 11, h = 8, w = 8;
+  std::vector<float> o4(2 * k * (h / 4) * (w / 4)), o2(k * (h / 2) * (w / 2));
+  for (size_t i = 0; i < o4.size(); ++i) o4[i] = static_cast<float>((i * 37) % 11) * 0.1f;
+  for (size_t i = 0; i < o2.size(); ++i) o2[i] = static_cast<float>((i * 13) % 7) * 0.2f;
+  std::vector<int> flip(k);
+  for (int j = 0; j < k; ++j) flip[j] = k - 1 - j;
+  litepose::DecodeOptions opt;
+  opt.max_num_people = 14;
+  for (bool fast : {false, true}) {
+    opt.project_to_input = !fast;
+    auto people = litepose::decode(o4.data(), o2.data(), o4.data(), o2.data(), k, h, w, flip.data(), opt);
+    CHECK(people.size() <= static_cast<size_t>(k) * 14);
+  }
+}
