@@ -35,25 +35,13 @@
 #include <type_traits>
 
 #include "kernels/f32-deconv/f32-deconv.h"
+#include "kernels/neon-partial.h"
 
 namespace litepose::kernels {
 
 namespace {
 
 constexpr size_t kMR = 8;
-
-inline float32x4_t load_partial(const float* p, size_t n) {  // n in 1..3
-  float32x4_t v = vdupq_n_f32(0.f);
-  v = vld1q_lane_f32(p, v, 0);
-  if (n > 1) v = vld1q_lane_f32(p + 1, v, 1);
-  if (n > 2) v = vld1q_lane_f32(p + 2, v, 2);
-  return v;
-}
-inline void store_partial(float* p, float32x4_t v, size_t n) {
-  vst1q_lane_f32(p, v, 0);
-  if (n > 1) vst1q_lane_f32(p + 1, v, 1);
-  if (n > 2) vst1q_lane_f32(p + 2, v, 2);
-}
 
 struct Tap {
   const float* in;  // input pixel feeding output pixel 0 of the tile, channel 0

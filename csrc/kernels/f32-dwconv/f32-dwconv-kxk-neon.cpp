@@ -35,6 +35,7 @@
 #include <algorithm>
 
 #include "kernels/f32-dwconv/f32-dwconv.h"
+#include "kernels/neon-partial.h"
 
 namespace litepose::kernels {
 
@@ -42,19 +43,6 @@ namespace {
 
 constexpr int kT = 8;
 
-// First `n` (1..3) lanes from p, the rest zero.
-inline float32x4_t load_partial(const float* p, size_t n) {
-  float32x4_t v = vdupq_n_f32(0.f);
-  v = vld1q_lane_f32(p, v, 0);
-  if (n > 1) v = vld1q_lane_f32(p + 1, v, 1);
-  if (n > 2) v = vld1q_lane_f32(p + 2, v, 2);
-  return v;
-}
-inline void store_partial(float* p, float32x4_t v, size_t n) {
-  vst1q_lane_f32(p, v, 0);
-  if (n > 1) vst1q_lane_f32(p + 1, v, 1);
-  if (n > 2) vst1q_lane_f32(p + 2, v, 2);
-}
 template <bool TAIL>
 inline float32x4_t load(const float* p, size_t n) {
   if constexpr (TAIL) return load_partial(p, n);
