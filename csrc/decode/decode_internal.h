@@ -14,6 +14,7 @@
 #pragma clang fp contract(off)
 #endif
 
+#include "kernels/f32-decode/tap2x.h"
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -41,25 +42,9 @@ inline float lin(float a, float b, float w0, float w1) {
 #endif
 }
 
-// Source taps of output index o of a 2x upsample (align_corners=False) of a
-// length-n axis: real = max(0.5 * (o + 0.5) - 0.5, 0), i0 = floor(real),
-// w1 = real - i0, w0 = 1 - w1, i1 = i0 + (i0 < n - 1).
-struct Tap {
-  int i0, i1;
-  float w0, w1;
-};
-inline Tap tap2x(int o, int n) {
-  Tap t;
-  if (o == 0) {
-    t.i0 = 0, t.w0 = 1.f, t.w1 = 0.f;
-  } else if (o & 1) {
-    t.i0 = o >> 1, t.w0 = 0.75f, t.w1 = 0.25f;
-  } else {
-    t.i0 = (o >> 1) - 1, t.w0 = 0.25f, t.w1 = 0.75f;
-  }
-  t.i1 = t.i0 + (t.i0 < n - 1 ? 1 : 0);
-  return t;
-}
+// Source taps of a 2x upsample (kernels/f32-decode/tap2x.h).
+using Tap = kernels::Tap2x;
+using kernels::tap2x;
 
 // Value at (y, x) of upsample2x(m), m being h x w.
 inline float up2x_at(const float* m, int h, int w, int y, int x) {

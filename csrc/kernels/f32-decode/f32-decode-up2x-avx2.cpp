@@ -26,6 +26,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "kernels/f32-decode/tap2x.h"
 #include "kernels/f32-decode/f32-decode.h"
 
 namespace litepose::kernels {
@@ -36,28 +37,10 @@ namespace litepose::kernels {
 namespace {
 inline float lin_fma(float a, float b, float w0, float w1) { return std::fma(a, w0, b * w1); }
 
-// Taps of output index o of a 2x upsample of a length-n axis (as
-// decode_internal.h's tap2x).
-struct TapF {
-  int i0, i1;
-  float w0, w1;
-};
-inline TapF tap(int o, int n) {
-  TapF t;
-  if (o == 0) {
-    t.i0 = 0, t.w0 = 1.f, t.w1 = 0.f;
-  } else if (o & 1) {
-    t.i0 = o >> 1, t.w0 = 0.75f, t.w1 = 0.25f;
-  } else {
-    t.i0 = (o >> 1) - 1, t.w0 = 0.25f, t.w1 = 0.75f;
-  }
-  t.i1 = t.i0 + (t.i0 < n - 1 ? 1 : 0);
-  return t;
-}
 }  // namespace
 
 float f32_decode_up2x_at__avx2(const float* m, int h, int w, int y, int x) {
-  const TapF ty = tap(y, h), tx = tap(x, w);
+  const Tap2x ty = tap2x(y, h), tx = tap2x(x, w);
   const float* r0 = m + static_cast<size_t>(ty.i0) * w;
   const float* r1 = m + static_cast<size_t>(ty.i1) * w;
   const float t0 = lin_fma(r0[tx.i0], r0[tx.i1], tx.w0, tx.w1);
