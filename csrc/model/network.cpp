@@ -55,6 +55,12 @@ namespace {
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
+// Thrown by forward_one when the input holds a NaN or Inf at `index` (flat,
+// within one image); forward() turns it into the InputError users see.
+struct NonFiniteInput {
+  size_t index;
+};
+
 struct Pointwise {  // 1x1 conv, packed for the GEMM kernel
   ops::AlignedBuffer w;
   size_t k = 0, n = 0;
@@ -329,8 +335,14 @@ void Network::Impl::forward_one(const float* x_nchw, int h, int w, float* out4, 
   auto shape = [](size_t hh, size_t ww, size_t cc) {
     return std::vector<int>{static_cast<int>(hh), static_cast<int>(ww), static_cast<int>(cc)};
   };
+  bool finite = true;
   layer("input.to_nhwc", "", "layout", "nchw-to-nhwc", {3, h, w}, shape(H, W, 3), 0,
-        [&] { ops::nchw_to_nhwc(x_nchw, 3, H, W, in.data()); });
+        [&] { finite = ops::nchw_to_nhwc(tp, x_nchw, 3, H, W, in.data()); });
+  if (!finite) {
+    size_t i = 0;
+    while (std::isfinite(x_nchw[i])) ++i;
+    throw NonFiniteInput{i};
+  }
 
   // ---- stem
   const size_t SC = stem_dw.c;
@@ -427,8 +439,8 @@ void Network::Impl::forward_one(const float* x_nchw, int h, int w, float* out4, 
   }
   const size_t K = static_cast<size_t>(info.num_joints);
   layer("output.to_nchw", "", "layout", "nhwc-to-nchw", shape(H / 4, W / 4, 2 * K), {static_cast<int>(2 * K), h / 4, w / 4}, 0, [&] {
-    ops::nhwc_to_nchw(o4.data(), H / 4, W / 4, 2 * K, out4);
-    ops::nhwc_to_nchw(o2.data(), H / 2, W / 2, K, out2);
+    ops::nhwc_to_nchw(tp, o4.data(), H / 4, W / 4, 2 * K, out4);
+    ops::nhwc_to_nchw(tp, o2.data(), H / 2, W / 2, K, out2);
   });
   (void)xc;
 }
@@ -522,9 +534,6 @@ void Network::forward(const float* x, int n, int h, int w, float* out4, float* o
   if (n < 1) throw InputError("batch size must be >= 1, got " + std::to_string(n));
   check_input_size(h, w);
   const size_t per_in = 3 * static_cast<size_t>(h) * w;
-  for (size_t i = 0; i < per_in * static_cast<size_t>(n); ++i)
-    if (!std::isfinite(x[i]))
-      throw InputError("input holds a non-finite value (NaN or Inf) at flat index " + std::to_string(i));
   std::lock_guard<std::mutex> lk(impl_->mu);
   impl_->plan(h, w);
   impl_->timings.clear();
@@ -533,8 +542,14 @@ void Network::forward(const float* x, int n, int h, int w, float* out4, float* o
   impl_->forward_start = std::chrono::steady_clock::now();
   const size_t K = static_cast<size_t>(impl_->info.num_joints);
   const size_t per4 = 2 * K * (h / 4) * (w / 4), per2 = K * (h / 2) * (w / 2);
-  for (int i = 0; i < n; ++i)
-    impl_->forward_one(x + i * per_in, h, w, out4 + i * per4, out2 + i * per2);
+  for (int i = 0; i < n; ++i) {
+    try {
+      impl_->forward_one(x + i * per_in, h, w, out4 + i * per4, out2 + i * per2);
+    } catch (const NonFiniteInput& e) {  // checked while the input is laid out
+      throw InputError("input holds a non-finite value (NaN or Inf) at flat index " +
+                       std::to_string(static_cast<size_t>(i) * per_in + e.index));
+    }
+  }
 }
 
 void Network::set_profiling(bool on) {

@@ -7,33 +7,43 @@
 #include "ops/ops.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cmath>
 
 namespace litepose::ops {
 
 namespace {
 
-// Splits [0, total) into tasks of `grain`-aligned chunks.
+// Splits [0, total) into tasks: about 4 per thread, boundaries at multiples
+// of `grain` (except the end), task i starting near i/tasks of the way.  The
+// pool gives thread t the tasks [t*tasks/T, (t+1)*tasks/T), so thread t
+// covers about the same fraction [t/T, (t+1)/T) of the rows in every layer
+// (see threadpool.h: it then mostly reads rows it wrote itself).
 struct Split {
-  size_t chunk, tasks;
+  size_t total, grain, tasks;
+  size_t begin(size_t i) const {
+    if (i >= tasks) return total;
+    const size_t b = (total * i / tasks + grain / 2) / grain * grain;
+    return std::min(b, total);
+  }
 };
 Split split(size_t total, size_t grain, int threads) {
-  if (total == 0) return {1, 0};
-  size_t want = threads <= 1 ? 1 : static_cast<size_t>(threads) * 4;
-  size_t chunk = (total + want - 1) / want;
-  chunk = std::max(grain, (chunk + grain - 1) / grain * grain);
-  return {chunk, (total + chunk - 1) / chunk};
+  if (total == 0) return {0, 1, 0};
+  const size_t want = threads <= 1 ? 1 : static_cast<size_t>(threads) * 4;
+  const size_t units = (total + grain - 1) / grain;
+  return {total, grain, std::min(want, units)};
 }
 
 template <typename Fn>
 void for_rows(ThreadPool& pool, size_t rows, size_t grain, Fn&& fn) {
-  Split s = split(rows, grain, pool.num_threads());
+  const Split s = split(rows, grain, pool.num_threads());
   if (s.tasks <= 1 && !pool.tracing()) {
     if (rows) fn(size_t(0), rows);
     return;
   }
   pool.parallel_for(s.tasks, [&](size_t t, int) {
-    size_t r0 = t * s.chunk, r1 = std::min(rows, r0 + s.chunk);
-    fn(r0, r1);
+    const size_t r0 = s.begin(t), r1 = s.begin(t + 1);
+    if (r1 > r0) fn(r0, r1);
   });
 }
 
@@ -63,16 +73,36 @@ void conv(const KernelSet& ks, ThreadPool& pool, const kernels::ConvParams& p, c
   for_rows(pool, p.out_h, 1, [&](size_t r0, size_t r1) { ks.conv(p, in, w, bias, out, r0, r1); });
 }
 
-void nchw_to_nhwc(const float* in, size_t c, size_t h, size_t w, float* out) {
+bool nchw_to_nhwc(ThreadPool& pool, const float* in, size_t c, size_t h, size_t w, float* out) {
   const size_t hw = h * w;
-  for (size_t i = 0; i < hw; ++i)
-    for (size_t ch = 0; ch < c; ++ch) out[i * c + ch] = in[ch * hw + i];
+  std::atomic<bool> finite{true};
+  for_rows(pool, h, 1, [&](size_t r0, size_t r1) {
+    bool ok = true;
+    for (size_t i = r0 * w; i < r1 * w; ++i)
+      for (size_t ch = 0; ch < c; ++ch) {
+        const float v = in[ch * hw + i];
+        ok &= std::isfinite(v);  // no early exit: the loop stays branch-free
+        out[i * c + ch] = v;
+      }
+    if (!ok) finite.store(false, std::memory_order_relaxed);
+  });
+  return finite.load(std::memory_order_relaxed);
 }
 
-void nhwc_to_nchw(const float* in, size_t h, size_t w, size_t c, float* out) {
+void nhwc_to_nchw(ThreadPool& pool, const float* in, size_t h, size_t w, size_t c, float* out) {
+  // Tiles of kTile pixels: a tile's input (kTile x c floats) stays in L1
+  // while each channel's kTile outputs are written as one contiguous run.
+  constexpr size_t kTile = 64;
   const size_t hw = h * w;
-  for (size_t ch = 0; ch < c; ++ch)
-    for (size_t i = 0; i < hw; ++i) out[ch * hw + i] = in[i * c + ch];
+  for_rows(pool, hw, kTile, [&](size_t p0, size_t p1) {
+    for (size_t t0 = p0; t0 < p1; t0 += kTile) {
+      const size_t t1 = std::min(p1, t0 + kTile);
+      for (size_t ch = 0; ch < c; ++ch) {
+        float* o = out + ch * hw;
+        for (size_t i = t0; i < t1; ++i) o[i] = in[i * c + ch];
+      }
+    }
+  });
 }
 
 }  // namespace litepose::ops

@@ -24,8 +24,10 @@ void deconv(const KernelSet& ks, ThreadPool& pool, const kernels::DeconvParams& 
 void conv(const KernelSet& ks, ThreadPool& pool, const kernels::ConvParams& p, const float* in,
           const float* w, const float* bias, float* out);
 
-// Layout changes at the network's edges.
-void nchw_to_nhwc(const float* in, size_t c, size_t h, size_t w, float* out);
-void nhwc_to_nchw(const float* in, size_t h, size_t w, size_t c, float* out);
+// Layout changes at the network's edges.  nchw_to_nhwc also checks the
+// input: false when it holds a NaN or an infinity (the copy is complete
+// either way).
+bool nchw_to_nhwc(ThreadPool& pool, const float* in, size_t c, size_t h, size_t w, float* out);
+void nhwc_to_nchw(ThreadPool& pool, const float* in, size_t h, size_t w, size_t c, float* out);
 
 }  // namespace litepose::ops

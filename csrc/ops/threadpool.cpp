@@ -22,6 +22,7 @@ ThreadPool::ThreadPool(int num_threads) {
   if (num_threads < 1)
     throw InputError("num_threads must be >= 1, got " + std::to_string(num_threads));
   spans_.resize(static_cast<size_t>(num_threads));
+  ranges_.reset(new Range[static_cast<size_t>(num_threads)]);
   for (int i = 1; i < num_threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
 
@@ -39,6 +40,10 @@ namespace {
 // two layers of a forward pass, short enough that an idle pool goes to
 // sleep at once in human terms.
 constexpr auto kSpinFor = std::chrono::microseconds(200);
+// How long the caller spins for workers still running their last tasks
+// before it sleeps (tasks are sized at ~1/4 of a thread's share, so a
+// worker that is running is normally done within this).
+constexpr auto kJoinSpinFor = std::chrono::microseconds(50);
 
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -61,10 +66,14 @@ void ThreadPool::run_one(size_t i, int index) {
 }
 
 void ThreadPool::run_tasks(int index) {
-  for (;;) {
-    size_t i = next_.fetch_add(1, std::memory_order_relaxed);
-    if (i >= n_) break;
-    run_one(i, index);
+  const int T = num_threads();
+  for (int k = 0; k < T; ++k) {  // own range first, then the others in turn
+    Range& r = ranges_[static_cast<size_t>((index + k) % T)];
+    for (;;) {
+      const size_t i = r.next.fetch_add(1, std::memory_order_relaxed);
+      if (i >= r.end) break;
+      run_one(i, index);
+    }
   }
 }
 
@@ -95,8 +104,18 @@ void ThreadPool::worker_loop(int index) {
     }
     if (stop_.load(std::memory_order_acquire)) return;
     seen = generation_.load(std::memory_order_acquire);
-    run_tasks(index);
-    active_.fetch_sub(1, std::memory_order_acq_rel);
+    // Join: announce, then check that the call is still open.  seq_cst on
+    // both sides (caller: close, then read active_) means either the caller
+    // sees this worker in active_ and waits for it, or this worker sees the
+    // call closed and leaves it alone.
+    active_.fetch_add(1, std::memory_order_seq_cst);
+    if (open_.load(std::memory_order_seq_cst) == seen) run_tasks(index);
+    // seq_cst pairs with the caller's store of caller_waiting_ then load of
+    // active_: one of the two sides sees the other's write (no lost wake-up)
+    if (active_.fetch_sub(1, std::memory_order_seq_cst) == 1 && caller_waiting_.load(std::memory_order_seq_cst)) {
+      std::lock_guard<std::mutex> lk(mu_);
+      done_cv_.notify_one();
+    }
   }
 }
 
@@ -109,19 +128,36 @@ void ThreadPool::parallel_for(size_t n, const std::function<void(size_t, int)>& 
     return;
   }
   fn_ = &fn;
-  n_ = n;
-  next_.store(0, std::memory_order_relaxed);
-  active_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
+  const size_t T = static_cast<size_t>(num_threads());
+  for (size_t t = 0; t < T; ++t) {
+    ranges_[t].next.store(n * t / T, std::memory_order_relaxed);
+    ranges_[t].end = n * (t + 1) / T;
+  }
   {
     // the increment is published under the mutex so a worker that is about
     // to sleep cannot miss it (it re-checks the generation under the lock)
     std::lock_guard<std::mutex> lk(mu_);
-    generation_.fetch_add(1, std::memory_order_release);
+    const unsigned long g = generation_.load(std::memory_order_relaxed) + 1;
+    open_.store(g, std::memory_order_relaxed);
+    generation_.store(g, std::memory_order_release);
   }
   start_cv_.notify_all();
   run_tasks(0);
-  // every worker must have left run_tasks before fn may go out of scope
-  while (active_.load(std::memory_order_acquire) != 0) cpu_relax();
+  // every index is claimed: close the call, then wait for the workers that
+  // joined it (fn must not go out of scope while one may still call it)
+  open_.store(0, std::memory_order_seq_cst);
+  const auto spin_until = std::chrono::steady_clock::now() + kJoinSpinFor;
+  unsigned spins = 0;
+  while (active_.load(std::memory_order_seq_cst) != 0) {
+    cpu_relax();
+    if ((++spins & 63) == 0 && std::chrono::steady_clock::now() > spin_until) {
+      std::unique_lock<std::mutex> lk(mu_);
+      caller_waiting_.store(true, std::memory_order_seq_cst);
+      done_cv_.wait(lk, [&] { return active_.load(std::memory_order_seq_cst) == 0; });
+      caller_waiting_.store(false, std::memory_order_relaxed);
+      break;
+    }
+  }
   fn_ = nullptr;
 }
 

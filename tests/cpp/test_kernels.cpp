@@ -37,7 +37,8 @@ std::vector<float> randn(size_t n, unsigned seed, float scale = 1.f) {
 
 std::vector<float> to_nhwc(const std::vector<float>& x, size_t c, size_t h, size_t w) {
   std::vector<float> o(x.size());
-  ops::nchw_to_nhwc(x.data(), c, h, w, o.data());
+  for (size_t ch = 0; ch < c; ++ch)
+    for (size_t i = 0; i < h * w; ++i) o[i * c + ch] = x[ch * h * w + i];
   return o;
 }
 
@@ -78,6 +79,31 @@ TEST(kernel_sets_include_scalar_and_are_unique) {
   for (size_t i = 0; i < sets.size(); ++i)
     for (size_t j = i + 1; j < sets.size(); ++j) CHECK(std::string(sets[i]->isa) != sets[j]->isa);
   CHECK_THROWS(ops::select_kernels("no-such-isa"));
+}
+
+TEST(layout_changes_are_exact_and_check_finiteness) {
+  for (int threads : {1, 2, 3}) {
+    ops::ThreadPool pool(threads);
+    const size_t shapes[][3] = {{3, 1, 1}, {3, 5, 7}, {3, 17, 33}, {28, 9, 13}, {14, 64, 65}, {1, 3, 200}};
+    for (auto& s : shapes) {
+      const size_t c = s[0], h = s[1], w = s[2];
+      auto x = randn(c * h * w, unsigned(c * 100 + h * 10 + w));
+      std::vector<float> nhwc(x.size(), -1.f), back(x.size(), -1.f);
+      bool finite = ops::nchw_to_nhwc(pool, x.data(), c, h, w, nhwc.data());
+      CHECK(finite);
+      CHECK(nhwc == to_nhwc(x, c, h, w));
+      ops::nhwc_to_nchw(pool, nhwc.data(), h, w, c, back.data());
+      CHECK(back == x);
+      // a NaN or an infinity anywhere is reported (the copy still completes)
+      for (size_t at : {size_t(0), x.size() / 2, x.size() - 1})
+        for (float bad : {std::nanf(""), kInf, -kInf}) {
+          auto y = x;
+          y[at] = bad;
+          finite = ops::nchw_to_nhwc(pool, y.data(), c, h, w, nhwc.data());
+          CHECK_MSG(!finite, "non-finite at " << at << " not reported, shape " << c << "x" << h << "x" << w);
+        }
+    }
+  }
 }
 
 TEST(gemm_matches_reference_all_shapes) {

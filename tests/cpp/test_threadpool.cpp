@@ -1,0 +1,128 @@
+// The persistent thread pool (ops/threadpool.h): every index of every call
+// runs exactly once, on a valid thread index, across many back-to-back calls
+// (the case where a late worker could join a call that has already closed),
+// with more threads than cores, with uneven task costs, and with tracing on.
+// The ASan/UBSan build of the test script runs these too: a worker touching
+// a finished call's `fn` (a stack object of the caller) is a use after scope.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "ops/threadpool.h"
+#include "testing.h"
+
+using litepose::ops::ThreadPool;
+
+namespace {
+
+// Runs `calls` parallel_for calls of n indices each; checks every index ran
+// once per call and thread indices are in range.  Each call's fn and counters
+// live on the stack of that iteration only.
+void check_exactly_once(ThreadPool& pool, size_t n, int calls, int spin_every = 0) {
+  for (int c = 0; c < calls; ++c) {
+    std::unique_ptr<std::atomic<int>[]> hits(new std::atomic<int>[n ? n : 1]);
+    for (size_t i = 0; i < n; ++i) hits[i] = 0;
+    std::atomic<int> bad_thread{0};
+    const int T = pool.num_threads();
+    pool.parallel_for(n, [&](size_t i, int thread) {
+      if (thread < 0 || thread >= T) bad_thread.fetch_add(1);
+      hits[i].fetch_add(1);
+      if (spin_every && i % static_cast<size_t>(spin_every) == 0) {  // uneven costs
+        const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
+        while (std::chrono::steady_clock::now() < until) {
+        }
+      }
+    });
+    int wrong = 0;
+    for (size_t i = 0; i < n; ++i) wrong += hits[i].load() != 1;
+    CHECK_MSG(wrong == 0, wrong << " of " << n << " indices did not run exactly once (call " << c << ", threads "
+                                << T << ")");
+    CHECK_MSG(bad_thread.load() == 0, "thread index out of range");
+  }
+}
+
+}  // namespace
+
+TEST(every_index_runs_exactly_once_for_all_sizes_and_thread_counts) {
+  for (int threads : {1, 2, 3, 5, 8})
+    for (size_t n : {0, 1, 2, 3, 4, 7, 8, 9, 31, 64, 1000}) {
+      ThreadPool pool(threads);
+      check_exactly_once(pool, n, 20);
+    }
+}
+
+TEST(back_to_back_calls_never_lose_or_repeat_an_index) {
+  // thousands of tiny calls: workers wake late, join closed calls, steal
+  for (int threads : {2, 4, 8}) {
+    ThreadPool pool(threads);
+    check_exactly_once(pool, 2, 5000);
+    check_exactly_once(pool, static_cast<size_t>(threads) * 4, 2000);
+  }
+}
+
+TEST(uneven_tasks_and_more_threads_than_cores) {
+  const int hw = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  ThreadPool pool(2 * hw + 1);
+  check_exactly_once(pool, 97, 50, 3);
+  // and with other busy threads competing for the cores
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> burners;
+  for (int i = 0; i < hw; ++i)
+    burners.emplace_back([&] {
+      while (!stop.load(std::memory_order_relaxed)) {
+      }
+    });
+  ThreadPool small(2);
+  check_exactly_once(small, 8, 500, 2);
+  check_exactly_once(pool, 33, 50, 5);
+  stop = true;
+  for (auto& t : burners) t.join();
+}
+
+TEST(affinity_ranges_are_contiguous_when_nothing_is_stolen) {
+  // One thread: indices run in order.  Two threads with the caller's
+  // range done first: the tasks each thread ran, in its order, increase.
+  ThreadPool one(1);
+  std::vector<size_t> order;
+  one.parallel_for(10, [&](size_t i, int) { order.push_back(i); });
+  bool increasing = order.size() == 10;
+  for (size_t i = 0; i < order.size(); ++i) increasing &= order[i] == i;
+  CHECK(increasing);
+
+  ThreadPool two(2);
+  std::vector<size_t> per[2];
+  two.parallel_for(16, [&](size_t i, int t) { per[t].push_back(i); });
+  // the caller (thread 0) starts at index 0 of its own range [0, 8)
+  CHECK(!per[0].empty() && per[0][0] == 0);
+  for (auto& v : per)
+    for (size_t i = 1; i < v.size(); ++i)
+      // within one range indices are claimed in order; a thread visits its
+      // own range before the other one, so its sequence increases except
+      // where it moves on to the other thread's range
+      CHECK(v[i] > v[i - 1] || (v[i - 1] < 8) != (v[i] < 8));
+  CHECK(per[0].size() + per[1].size() == 16);
+}
+
+TEST(tracing_records_one_span_per_task) {
+  ThreadPool pool(3);
+  pool.set_tracing(true);
+  pool.parallel_for(12, [](size_t, int) {});
+  pool.parallel_for(5, [](size_t, int) {});
+  const auto spans = pool.take_spans();
+  CHECK(spans.size() == 17);
+  for (const auto& s : spans) CHECK(s.thread >= 0 && s.thread < 3 && s.end >= s.start);
+  CHECK(pool.take_spans().empty());
+}
+
+TEST(zero_threads_is_an_error) {
+  bool threw = false;
+  try {
+    ThreadPool pool(0);
+  } catch (const std::exception&) {
+    threw = true;
+  }
+  CHECK(threw);
+}
