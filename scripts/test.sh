@@ -2,7 +2,7 @@
 # The project's whole test suite, as the README gives it and CI runs it
 # (.ci/run): install the package with its test extras (builds the native
 # extension), build and run the C++ tests with CTest (plain, then under
-# ASan+UBSan), fuzz the loader and decoder for a bounded time, run the
+# ASan+UBSan, the thread pool under TSan), fuzz the loader and decoder for a bounded time, run the
 # aarch64 lane under qemu, then the Python tests.  Environment switches for
 # quick local runs: LITEPOSE_SKIP_FUZZ=1, LITEPOSE_SKIP_AARCH64=1,
 # LITEPOSE_FUZZ_SECONDS=N.
@@ -25,6 +25,12 @@ cmake -S . -B build/asan "${GEN[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLITEPOS
 cmake --build build/asan --parallel 2
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   ctest --test-dir build/asan --output-on-failure
+
+echo "== thread pool under ThreadSanitizer"
+cmake -S . -B build/tsan "${GEN[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLITEPOSE_BUILD_PYTHON=OFF \
+  -DCMAKE_CXX_FLAGS=-fsanitize=thread -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread >/dev/null
+cmake --build build/tsan --parallel 2 --target test_threadpool
+TSAN_OPTIONS=halt_on_error=1 build/tsan/test_threadpool
 
 if [ "${LITEPOSE_SKIP_FUZZ:-0}" != 1 ]; then
   echo "== bounded fuzzing (libFuzzer, ASan, UBSan)"
