@@ -12,7 +12,7 @@
 # then for each model runs forward.py under
 #   qemu-aarch64 -cpu cortex-a76 -plugin insn_count.so
 # and prints instructions of the measured forward and instructions per MAC.
-# Not a CI gate: a benchmark.  Peers (ncnn, ONNX Runtime) are not run here.
+# Not a CI gate: a benchmark.  Peers (ncnn, ONNX Runtime): run_peers.sh.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
