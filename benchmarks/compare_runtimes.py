@@ -471,6 +471,20 @@ def _worker_main(mode: str, spec_path: str) -> None:
 
 # --------------------------------------------------------------------------- parent side (torch)
 
+def torch_refs(model, x):
+    """PyTorch's fp32 outputs of ``model`` on ``x`` and the fp32 noise floor
+    of this (deep, randomly initialised) network: max over outputs of
+    max |fp32 - fp64| / max |fp64|."""
+    import numpy as np
+    import torch
+
+    with torch.no_grad():
+        refs = [t.numpy() for t in model(x)]
+        refs64 = [t.numpy() for t in copy.deepcopy(model).double()(x.double())]
+    floor = max(float(np.max(np.abs(a - b)) / np.max(np.abs(b))) for a, b in zip(refs, refs64))
+    return refs, floor
+
+
 def count_conv_macs(model, x) -> int:
     import torch
     from torch import nn
@@ -567,11 +581,7 @@ def prepare_model(arch_name: str, args, use_litepose: bool, log) -> dict:
     x_np = np.random.default_rng(1234).standard_normal((1, 3, size, size)).astype(np.float32)
     x = torch.from_numpy(x_np)
     macs = count_conv_macs(model, x)
-    with torch.no_grad():
-        refs = [t.numpy() for t in model(x)]
-        # fp32 noise floor of this (deep, randomly initialised) network: torch fp32 vs torch fp64
-        refs64 = [t.numpy() for t in copy.deepcopy(model).double()(x.double())]
-    floor = max(float(np.max(np.abs(a - b)) / np.max(np.abs(b))) for a, b in zip(refs, refs64))
+    refs, floor = torch_refs(model, x)
     np.save(d / "input.npy", x_np)
     for i, r in enumerate(refs):
         np.save(d / f"ref{i}.npy", r)

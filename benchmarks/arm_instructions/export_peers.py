@@ -28,7 +28,6 @@ recipe change (or with --fresh).
 from __future__ import annotations
 
 import argparse
-import copy
 import hashlib
 import json
 import sys
@@ -76,10 +75,7 @@ def export(arch_name: str, workdir: Path, dataset: str, seed: int, fresh: bool, 
         return json.loads((d / "meta.json").read_text())
     stamp.unlink(missing_ok=True)
     macs = cr.count_conv_macs(model, x)
-    with torch.no_grad():
-        refs = [t.numpy() for t in model(x)]
-        refs64 = [t.numpy() for t in copy.deepcopy(model).double()(x.double())]
-    floor = max(float(np.max(np.abs(r - q)) / np.max(np.abs(q))) for r, q in zip(refs, refs64))
+    refs, floor = cr.torch_refs(model, x)
     np.save(d / "input.npy", x_np)
     for i, r in enumerate(refs):
         np.save(d / f"ref{i}.npy", r)
