@@ -29,15 +29,7 @@
 //   bias, or from what `out` holds when p.accumulate (the head adds the raw
 //   branch onto the refined one); then the clamp.
 // Contract: kernels.h (DeconvFn); computes output rows [oy0, oy1) only.
-#include <immintrin.h>
-
-// GCC 12's AVX-512 min/max/extract intrinsics start from
-// _mm512_undefined_ps(), which it then reports as uninitialised (GCC bug
-// 105593, fixed in 13); the warning is about the header, not this code.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+#include "kernels/avx512-common.h"
 
 #include <algorithm>
 
@@ -205,7 +197,7 @@ void f32_deconv_4x4s2__avx512f(const DeconvParams& p, const float* in, const flo
       const int g = static_cast<int>((cb + 7) / 8);  // groups of 8 channels
       const bool tail = cb % 8 != 0;
       const size_t rz = cb - 16 * ((cb - 1) / 16);   // lanes of the last zmm
-      c.zlast = static_cast<__mmask16>(rz >= 16 ? 0xFFFFu : ((1u << rz) - 1u));
+      c.zlast = lane_mask(rz);
       c.ylast = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(cb - 8 * (g - 1))),
                                    _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
       c.bias = bias ? bias + co0 : nullptr;

@@ -30,15 +30,7 @@
 //   Loop order: row pair > channel block > x blocks, so a block's K*K
 //   weight vectors stay in L1 while the rows are swept.
 // Contract: kernels.h (DwConvFn); computes output rows [oy0, oy1) only.
-#include <immintrin.h>
-
-// GCC 12's AVX-512 min/max/extract intrinsics start from
-// _mm512_undefined_ps(), which it then reports as uninitialised (GCC bug
-// 105593, fixed in 13); the warning is about the header, not this code.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+#include "kernels/avx512-common.h"
 
 #include <algorithm>
 
@@ -52,9 +44,6 @@ namespace {
 // Zen 4, 1-2 MB on recent Intel), leaving room for outputs and prefetches.
 constexpr size_t kL2Budget = 256 * 1024;
 
-inline __mmask16 lane_mask(size_t valid) {
-  return static_cast<__mmask16>(valid >= 16 ? 0xFFFFu : ((1u << valid) - 1u));
-}
 
 struct RowCtx {
   const float* in;    // input at (row 0, col 0, channel c0)

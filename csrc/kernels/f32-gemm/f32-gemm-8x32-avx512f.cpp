@@ -26,15 +26,7 @@
 // exactly n columns (k-masked stores on the tail); every residual element is
 // read before the tile stores anything, so c may alias r.
 // Contract: kernels.h (GemmFn); weights packed with nr = 32.
-#include <immintrin.h>
-
-// GCC 12's AVX-512 min/max/extract intrinsics start from
-// _mm512_undefined_ps(), which it then reports as uninitialised (GCC bug
-// 105593, fixed in 13); the warning is about the header, not this code.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+#include "kernels/avx512-common.h"
 
 #include <algorithm>
 
@@ -45,10 +37,6 @@ namespace litepose::kernels {
 namespace {
 
 constexpr size_t kNR = 32;
-
-inline __mmask16 zmm_mask(size_t valid) {  // valid <= 16
-  return static_cast<__mmask16>(valid >= 16 ? 0xFFFFu : ((1u << valid) - 1u));
-}
 
 // One row tile of MR rows x 8*G columns of one panel.  nb = valid columns.
 template <int MR, int G>
@@ -102,9 +90,9 @@ inline void tile(size_t mb, size_t nb, size_t k, const float* a, size_t a_stride
 #pragma GCC unroll 2
   for (int j = 0; j < NZ; ++j) {
     const size_t lo = 16 * static_cast<size_t>(j);
-    mz[j] = nb <= lo ? static_cast<__mmask16>(0) : zmm_mask(nb - lo);
+    mz[j] = nb <= lo ? static_cast<__mmask16>(0) : lane_mask(nb - lo);
   }
-  const __mmask16 my = nb <= 16 * static_cast<size_t>(NZ) ? static_cast<__mmask16>(0) : zmm_mask(nb - 16 * NZ);
+  const __mmask16 my = nb <= 16 * static_cast<size_t>(NZ) ? static_cast<__mmask16>(0) : lane_mask(nb - 16 * NZ);
   if (r) {
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
