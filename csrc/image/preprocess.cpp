@@ -138,6 +138,41 @@ PreprocessPlan plan_preprocess(int image_h, int image_w, int input_size) {
   return p;
 }
 
+namespace {
+
+// Round half to even for 0 <= v < 2^22 (std::nearbyint in the default
+// rounding mode): adding 1.5 * 2^23 leaves no fraction bits, so the addition
+// itself rounds, to nearest even (1.5 * 2^23 is even).  Exact and branch
+// free; this file is built with -ffp-contract=off and without fast-math, so
+// the compiler keeps both operations.
+inline float round_even_small(float v) {
+  constexpr float kMagic = 12582912.0f;
+  return (v + kMagic) - kMagic;
+}
+
+// One output pixel whose 2x2 source neighbourhood may leave the image (taps
+// outside read 0, cv2's BORDER_CONSTANT 0).  fx0 >= -1, fx0 < iw etc. hold.
+inline void border_pixel(const uint8_t* image, size_t row_stride, int iw, int ih, const int src_c[3],
+                         const float (*lut)[256], int x0, int y0, float ax, float ay, float v[3]) {
+  const float w00 = (1 - ax) * (1 - ay), w01 = ax * (1 - ay);
+  const float w10 = (1 - ax) * ay, w11 = ax * ay;
+  const bool in_x0 = x0 >= 0, in_x1 = x0 + 1 < iw, in_y0 = y0 >= 0, in_y1 = y0 + 1 < ih;
+  const uint8_t* r0 = in_y0 ? image + static_cast<size_t>(y0) * row_stride : nullptr;
+  const uint8_t* r1 = in_y1 ? image + static_cast<size_t>(y0 + 1) * row_stride : nullptr;
+  for (int c = 0; c < 3; ++c) {
+    const int sc = src_c[c];
+    const float p00 = (r0 && in_x0) ? r0[x0 * 3 + sc] : 0.f;
+    const float p01 = (r0 && in_x1) ? r0[(x0 + 1) * 3 + sc] : 0.f;
+    const float p10 = (r1 && in_x0) ? r1[x0 * 3 + sc] : 0.f;
+    const float p11 = (r1 && in_x1) ? r1[(x0 + 1) * 3 + sc] : 0.f;
+    float r = round_even_small(p00 * w00 + p01 * w01 + p10 * w10 + p11 * w11);
+    r = r < 0 ? 0 : (r > 255 ? 255 : r);
+    v[c] = lut[c][static_cast<int>(r)];
+  }
+}
+
+}  // namespace
+
 void preprocess(const uint8_t* image, size_t row_stride, bool rgb, const PreprocessPlan& plan,
                 float* out) {
   if (!image || !out) throw InputError("preprocess: null image or output");
@@ -154,45 +189,59 @@ void preprocess(const uint8_t* image, size_t row_stride, bool rgb, const Preproc
   const double b2 = -A21 * M[2] - A22 * M[5];
   const int H = plan.height, W = plan.width;
   const size_t plane = static_cast<size_t>(H) * W;
-  const NormLut& L = lut();
+  const float(*L)[256] = lut().v;
   // Output channel c (RGB) reads source channel src_c[c].
   const int src_c[3] = {rgb ? 0 : 2, 1, rgb ? 2 : 0};
+  const int s0 = src_c[0], s2 = src_c[2];
   // cv2 5.0 warps in float32: source coordinates, weights (products of the
   // fractional parts) and the weighted sum, rounded half to even.
   const float fA11 = static_cast<float>(A11), fA12 = static_cast<float>(A12);
   const float fA21 = static_cast<float>(A21), fA22 = static_cast<float>(A22);
   const float fb1 = static_cast<float>(b1), fb2 = static_cast<float>(b2);
+  const float fiw = static_cast<float>(iw), fih = static_cast<float>(ih);
+  const float zero[3] = {L[0][0], L[1][0], L[2][0]};
   for (int y = 0; y < H; ++y) {
     float* o0 = out + static_cast<size_t>(y) * W;
     float* o1 = o0 + plane;
     float* o2 = o1 + plane;
+    const float fy = static_cast<float>(y);
     for (int x = 0; x < W; ++x) {
-      const float sx = fA11 * static_cast<float>(x) + fA12 * static_cast<float>(y) + fb1;
-      const float sy = fA21 * static_cast<float>(x) + fA22 * static_cast<float>(y) + fb2;
-      const float fx0 = std::floor(sx), fy0 = std::floor(sy);
-      float v[3] = {L.v[0][0], L.v[1][0], L.v[2][0]};
-      if (fx0 >= -1 && fx0 < iw && fy0 >= -1 && fy0 < ih) {
-        const int x0 = static_cast<int>(fx0), y0 = static_cast<int>(fy0);
-        const float ax = sx - fx0, ay = sy - fy0;
+      const float fx = static_cast<float>(x);
+      const float sx = fA11 * fx + fA12 * fy + fb1;
+      const float sy = fA21 * fx + fA22 * fy + fb2;
+      // floor(s) >= -1 and < n  <=>  s >= -1 and s < n (n an integer); NaN fails
+      if (!(sx >= -1.f && sx < fiw && sy >= -1.f && sy < fih)) {
+        o0[x] = zero[0];
+        o1[x] = zero[1];
+        o2[x] = zero[2];
+        continue;
+      }
+      // floor, exactly, for s in [-1, 32768)
+      int x0 = static_cast<int>(sx), y0 = static_cast<int>(sy);
+      x0 -= sx < static_cast<float>(x0);
+      y0 -= sy < static_cast<float>(y0);
+      const float ax = sx - static_cast<float>(x0), ay = sy - static_cast<float>(y0);
+      if (x0 >= 0 && x0 + 1 < iw && y0 >= 0 && y0 + 1 < ih) {  // interior: all four taps inside
         const float w00 = (1 - ax) * (1 - ay), w01 = ax * (1 - ay);
         const float w10 = (1 - ax) * ay, w11 = ax * ay;
-        const bool in_x0 = x0 >= 0, in_x1 = x0 + 1 < iw, in_y0 = y0 >= 0, in_y1 = y0 + 1 < ih;
-        const uint8_t* r0 = in_y0 ? image + static_cast<size_t>(y0) * row_stride : nullptr;
-        const uint8_t* r1 = in_y1 ? image + static_cast<size_t>(y0 + 1) * row_stride : nullptr;
-        for (int c = 0; c < 3; ++c) {
-          const int sc = src_c[c];
-          const float p00 = (r0 && in_x0) ? r0[x0 * 3 + sc] : 0.f;
-          const float p01 = (r0 && in_x1) ? r0[(x0 + 1) * 3 + sc] : 0.f;
-          const float p10 = (r1 && in_x0) ? r1[x0 * 3 + sc] : 0.f;
-          const float p11 = (r1 && in_x1) ? r1[(x0 + 1) * 3 + sc] : 0.f;
-          float r = std::nearbyint(p00 * w00 + p01 * w01 + p10 * w10 + p11 * w11);
-          r = r < 0 ? 0 : (r > 255 ? 255 : r);
-          v[c] = L.v[c][static_cast<int>(r)];
-        }
+        const uint8_t* p0 = image + static_cast<size_t>(y0) * row_stride + static_cast<size_t>(x0) * 3;
+        const uint8_t* p1 = p0 + row_stride;
+        auto tap = [&](int sc) {
+          float r = round_even_small(static_cast<float>(p0[sc]) * w00 + static_cast<float>(p0[3 + sc]) * w01 +
+                                     static_cast<float>(p1[sc]) * w10 + static_cast<float>(p1[3 + sc]) * w11);
+          r = r > 255 ? 255 : r;  // weights are >= 0, so r >= 0
+          return static_cast<int>(r);
+        };
+        o0[x] = L[0][tap(s0)];
+        o1[x] = L[1][tap(1)];
+        o2[x] = L[2][tap(s2)];
+      } else {
+        float v[3];
+        border_pixel(image, row_stride, iw, ih, src_c, L, x0, y0, ax, ay, v);
+        o0[x] = v[0];
+        o1[x] = v[1];
+        o2[x] = v[2];
       }
-      o0[x] = v[0];
-      o1[x] = v[1];
-      o2[x] = v[2];
     }
   }
 }

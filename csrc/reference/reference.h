@@ -6,7 +6,10 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
+
+#include "litepose/preprocess.h"
 
 namespace litepose::reference {
 
@@ -32,5 +35,9 @@ void clamp(Result& r, double lo, double hi);
 
 // gamma_n = n u / (1 - n u) with u = 2^-24 (float32 unit roundoff).
 double gamma(size_t n);
+
+// litepose::preprocess's pixel pass, one bounds-checked tap at a time
+// (preprocess_ref.cpp); same plan, same output layout.
+void preprocess(const uint8_t* image, size_t row_stride, bool rgb, const PreprocessPlan& plan, float* out);
 
 }  // namespace litepose::reference

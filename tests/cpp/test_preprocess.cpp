@@ -1,10 +1,13 @@
 // Tests of the native preprocessing: the official geometry and the pixel
-// pass (identity warp, channel order, zero border, bad input).
+// pass (identity warp, channel order, zero border, bad input, the
+// optimised pass against the reference bit for bit).
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "litepose/preprocess.h"
+#include "reference/reference.h"
 #include "testing.h"
 
 using namespace litepose;
@@ -92,4 +95,40 @@ TEST(bad_input_throws) {
   std::vector<float> out(3 * static_cast<size_t>(p.height) * p.width);
   CHECK_THROWS(preprocess(img.data(), 10, false, p, out.data()));  // stride < 5*3
   CHECK_THROWS(preprocess(nullptr, 15, false, p, out.data()));
+}
+
+// The optimised pixel pass (interior fast path, branch-free floor and
+// rounding) against the bounds-checked reference, bit for bit: image sizes
+// from 1x1 up (every pixel a border pixel) to a real camera size, padded row
+// strides, both channel orders, random pixels.
+TEST(pixel_pass_equals_reference_bit_for_bit) {
+  const int sizes[][2] = {{1, 1}, {1, 2}, {2, 1}, {2, 2}, {3, 5}, {7, 333}, {100, 990}, {333, 7},
+                          {427, 640}, {480, 640}, {640, 480}, {448, 448}, {449, 447}, {64, 1000}};
+  uint32_t seed = 12345;
+  auto rnd = [&] { return seed = seed * 1664525u + 1013904223u; };
+  int cases = 0;
+  for (const auto& hw : sizes)
+    for (int input : {256, 448})
+      for (int pad : {0, 5})
+        for (bool rgb : {false, true}) {
+          const int h = hw[0], w = hw[1];
+          const size_t stride = static_cast<size_t>(w) * 3 + pad;
+          std::vector<uint8_t> img(stride * h);
+          for (auto& v : img) v = static_cast<uint8_t>(rnd() >> 24);
+          const PreprocessPlan p = plan_preprocess(h, w, input);
+          const size_t n = 3 * static_cast<size_t>(p.height) * p.width;
+          std::vector<float> got(n, -99.f), want(n, 99.f);
+          preprocess(img.data(), stride, rgb, p, got.data());
+          reference::preprocess(img.data(), stride, rgb, p, want.data());
+          size_t bad = 0, first = n;
+          for (size_t i = 0; i < n; ++i)
+            if (std::memcmp(&got[i], &want[i], sizeof(float)) != 0 && got[i] != want[i]) {
+              ++bad;
+              if (first == n) first = i;
+            }
+          CHECK_MSG(bad == 0, h << "x" << w << " input " << input << " pad " << pad << " rgb " << rgb << ": " << bad
+                                 << " values differ, first at " << first);
+          ++cases;
+        }
+  CHECK(cases == 14 * 8);
 }
