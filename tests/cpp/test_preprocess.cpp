@@ -108,14 +108,17 @@ TEST(pixel_pass_equals_reference_bit_for_bit) {
   auto rnd = [&] { return seed = seed * 1664525u + 1013904223u; };
   int cases = 0;
   for (const auto& hw : sizes)
-    for (int input : {256, 448})
+    for (int input : {64, 256, 448})
       for (int pad : {0, 5})
         for (bool rgb : {false, true}) {
           const int h = hw[0], w = hw[1];
+          const PreprocessPlan p = plan_preprocess(h, w, input);
+          // skip the extreme aspects at the larger inputs (2-10 M pixels:
+          // minutes under qemu in the aarch64 lane, and no new path)
+          if (static_cast<size_t>(p.height) * p.width > 700000) continue;
           const size_t stride = static_cast<size_t>(w) * 3 + pad;
           std::vector<uint8_t> img(stride * h);
           for (auto& v : img) v = static_cast<uint8_t>(rnd() >> 24);
-          const PreprocessPlan p = plan_preprocess(h, w, input);
           const size_t n = 3 * static_cast<size_t>(p.height) * p.width;
           std::vector<float> got(n, -99.f), want(n, 99.f);
           preprocess(img.data(), stride, rgb, p, got.data());
@@ -130,5 +133,5 @@ TEST(pixel_pass_equals_reference_bit_for_bit) {
                                  << " values differ, first at " << first);
           ++cases;
         }
-  CHECK(cases == 14 * 8);
+  CHECK(cases == 35 * 4);  // 42 size/input pairs, 7 of them skipped
 }
