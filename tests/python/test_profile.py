@@ -25,11 +25,11 @@ def xs_profile():
     with litepose.profile(net) as prof:
         for _ in range(4):
             net.forward(x)
-    return net, prof.result
+    return net, prof.result, prof._calls
 
 
 def test_rows_add_up_to_end_to_end(xs_profile):
-    _, p = xs_profile
+    _, p, prof_calls = xs_profile
     assert p.runs == 4
     # means are additive: the rows' mean times add up to the mean end-to-end
     # time, the unattributed row holding what no layer covers
@@ -38,16 +38,26 @@ def test_rows_add_up_to_end_to_end(xs_profile):
     assert sum(r.mean_ms for r in p.rows) == pytest.approx(p.end_to_end_ms, rel=1e-9)
     assert sum(r.pct for r in p.rows) == pytest.approx(100.0, rel=1e-9)
     assert p.rows[-1].cum_pct == pytest.approx(100.0, rel=1e-9)
-    # the Python call around the native forward and the output allocation
-    # are all that is left unattributed
-    assert unattributed[0].mean_ms <= 0.05 * p.end_to_end_ms + 0.5
+    # how much is left unattributed is a matter of speed (the Python call,
+    # the output allocation, a descheduled thread on a loaded host) and is not
+    # asserted here; what must hold on any host is that the layers are timed
+    # in order, without overlap, inside each call's end-to-end interval
+    for call in prof_calls:
+        layers = call["layers"]
+        end = 0.0
+        for t in layers:
+            assert t.ms >= 0.0, t.name
+            assert t.start_ms >= end - 1e-9, f"{t.name} starts before the previous layer ends"
+            end = t.start_ms + t.ms
+        assert sum(t.ms for t in layers) <= end + 1e-9
+        assert end <= call["e2e"], "layers run past the end-to-end time"
 
 
 def test_layer_names_shapes_and_macs_match_the_model(xs_profile):
     torch = require_torch()
     from litepose.torch import build_model
 
-    _, p = xs_profile
+    _, p, _ = xs_profile
     model = build_model("XS", "coco")
     macs = {}
 
@@ -81,7 +91,7 @@ def test_layer_names_shapes_and_macs_match_the_model(xs_profile):
 
 
 def test_exports_round_trip(xs_profile, tmp_path):
-    _, p = xs_profile
+    _, p, _ = xs_profile
     q = Profile.from_json(p.to_json())
     assert q.rows == p.rows and q.header == p.header and q.end_to_end_ms == p.end_to_end_ms
     rows = list(csv.DictReader(io.StringIO(p.to_csv())))
