@@ -110,7 +110,7 @@ TEST(gemm_matches_reference_all_shapes) {
   for (const ops::KernelSet* ks : ops::available_kernel_sets()) {
     for (int threads : {1, 3}) {
       ops::ThreadPool pool(threads);
-      for (size_t m : {1, 3, 4, 5, 7, 13, 31, 64, 99})
+      for (size_t m : {1, 3, 4, 5, 7, 13, 31, 64, 99, 1031})  // 99, 1031: several A row blocks (AVX2)
         for (size_t n : {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48, 120})
           for (size_t k : {1, 2, 7, 16, 17, 96, 145}) {
             // a 1x1 conv over an image of m x 1 pixels

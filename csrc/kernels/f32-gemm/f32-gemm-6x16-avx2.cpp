@@ -1,8 +1,9 @@
 // f32_gemm_6x16__avx2: 1x1 convolution, 6 rows x 16 output channels, AVX2+FMA.
 //
 // Design
-//   Panel loop outermost (one packed (k+1) x 16 panel stays in L1/L2), row
-//   tiles of 6 inside.  Per k step two ymm loads of the panel row and six
+//   Row blocks of A outermost when A is large and n spans several panels
+//   (kABlockBytes), then the panel loop (one packed (k+1) x 16 panel stays
+//   in L1/L2), row tiles of 6 inside.  Per k step two ymm loads of the panel row and six
 //   broadcasts feed 12 independent FMA chains: 12 accumulators + 2 weights +
 //   1 broadcast = 15 of the 16 ymm registers, and 12 chains cover the
 //   2 pipes x 4-cycle FMA latency of Haswell..Zen 4.
@@ -32,6 +33,12 @@ namespace litepose::kernels {
 namespace {
 
 constexpr size_t kNR = 16;
+// Bytes of A one row block may hold: every panel of n is applied to a block
+// of A rows while they are in L1, instead of streaming all of A once per
+// panel (with m = 65536 and k = 24..32 A is 6-8 MB, read from L3 for each of
+// n/16 panels).  Zen 3, bench_kernels, LitePose-L: 1.2-1.4x on m = 16384 ..
+// 65536, k = 24..32, n = 24..144; 128 KB gave less.
+constexpr size_t kABlockBytes = 32 * 1024;
 
 inline __m256i ymm_mask(size_t valid) {  // lanes < valid set
   const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
@@ -111,15 +118,24 @@ void f32_gemm_6x16__avx2(size_t m, size_t n, size_t k, const float* a, size_t a_
                          size_t r_stride, float min, float max) {
   constexpr int MR = 6;
   const __m256 vmin = _mm256_set1_ps(min), vmax = _mm256_set1_ps(max);
-  for (size_t j0 = 0; j0 < n; j0 += kNR) {
-    const float* panel = packed_w + (j0 / kNR) * (k + 1) * kNR;
-    const size_t nb = std::min(kNR, n - j0);
-    float* cj = c + j0;
-    const float* rj = r ? r + j0 : nullptr;
-    if (nb <= 8)
-      panel_rows<MR, 1>(m, nb, k, a, a_stride, panel, cj, c_stride, rj, r_stride, vmin, vmax);
-    else
-      panel_rows<MR, 2>(m, nb, k, a, a_stride, panel, cj, c_stride, rj, r_stride, vmin, vmax);
+  // Row blocks of A (see kABlockBytes) when more than one panel would
+  // re-read a large A.
+  size_t mc = m;
+  if (n > kNR && m * k * sizeof(float) > kABlockBytes)
+    mc = std::max<size_t>(MR, kABlockBytes / (k * sizeof(float)) / MR * MR);
+  for (size_t i0 = 0; i0 < m; i0 += mc) {
+    const size_t mb = std::min(mc, m - i0);
+    const float* ai = a + i0 * a_stride;
+    for (size_t j0 = 0; j0 < n; j0 += kNR) {
+      const float* panel = packed_w + (j0 / kNR) * (k + 1) * kNR;
+      const size_t nb = std::min(kNR, n - j0);
+      float* cj = c + i0 * c_stride + j0;
+      const float* rj = r ? r + i0 * r_stride + j0 : nullptr;
+      if (nb <= 8)
+        panel_rows<MR, 1>(mb, nb, k, ai, a_stride, panel, cj, c_stride, rj, r_stride, vmin, vmax);
+      else
+        panel_rows<MR, 2>(mb, nb, k, ai, a_stride, panel, cj, c_stride, rj, r_stride, vmin, vmax);
+    }
   }
 }
 
