@@ -321,7 +321,9 @@ std::vector<uint8_t> serialize_model(const std::map<std::string, std::string>& m
     text += k + "=" + v + "\n";
   }
   info_from_meta(meta, "metadata");  // validates the description
-  std::vector<uint8_t> out(kHeaderSize, 0);
+  std::vector<uint8_t> out;
+  out.reserve(kHeaderSize + text.size() + 4);
+  out.resize(kHeaderSize, 0);
   std::memcpy(out.data(), kModelMagic, 8);
   put_le<uint32_t>(out.data() + 8, kModelFormatVersion);
   put_le<uint32_t>(out.data() + 28, static_cast<uint32_t>(text.size()));
