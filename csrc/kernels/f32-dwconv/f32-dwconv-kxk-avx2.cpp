@@ -213,24 +213,58 @@ inline void sweep_columns(RowCtx& r, const float* in, const float* w, const floa
   }
 }
 
+// Layer-wide state of a call: the context every block reads, and the
+// output columns [xi0, xi1) whose taps all lie inside the image.
+struct Layer {
+  RowCtx r;
+  long OW, H, K, s, pad, xi0, xi1;
+};
+
+inline Layer start_layer(const DwConvParams& p, long s) {
+  Layer L;
+  L.OW = static_cast<long>(p.out_w);
+  L.H = static_cast<long>(p.in_h);
+  L.K = p.kernel;
+  L.s = s;
+  L.pad = p.pad;
+  const long W = static_cast<long>(p.in_w);
+  L.xi0 = (L.pad + s - 1) / s;
+  L.xi1 = std::max<long>(L.xi0, std::min<long>(L.OW, W - L.K + L.pad >= 0 ? (W - L.K + L.pad) / s + 1 : 0));
+  RowCtx& r = L.r;
+  r.C = p.channels;
+  r.ostride = p.out_w * p.channels;
+  r.W = W;
+  r.K = p.kernel;
+  r.S = static_cast<int>(s);
+  r.ix_origin = -L.pad;
+  r.pf = nullptr;
+  r.npf = 0;
+  r.vmin = _mm256_set1_ps(p.min);
+  r.vmax = _mm256_set1_ps(p.max);
+  return L;
+}
+
+// Kernel-row bounds of the R output rows from oy; returns the input row of
+// kernel row 0 for the first of them.
+inline long start_pair(Layer& L, size_t oy, int R) {
+  const long iy0 = static_cast<long>(oy) * L.s - L.pad;
+  for (int q = 0; q < R; ++q) {
+    const long iyq = iy0 + q * L.s;
+    L.r.ky0[q] = static_cast<int>(std::max<long>(0, -iyq));
+    L.r.ky1[q] = static_cast<int>(std::min<long>(L.K, L.H - iyq));
+  }
+  L.r.iy_base = iy0;
+  return iy0;
+}
+
 template <int KK, int S>  // 0: any kernel size / stride, read from p
 void run(const DwConvParams& p, const float* in, const float* w, const float* bias, float* out,
          size_t oy0, size_t oy1) {
   const size_t C = p.channels;
-  const long OW = static_cast<long>(p.out_w);
-  const long H = static_cast<long>(p.in_h), W = static_cast<long>(p.in_w), pad = p.pad, K = p.kernel;
   const long s = S ? S : p.stride;
-  const long xi0 = (pad + s - 1) / s;
-  const long xi1 = std::max<long>(xi0, std::min<long>(OW, W - K + pad >= 0 ? (W - K + pad) / s + 1 : 0));
-  RowCtx r;
-  r.C = C;
-  r.ostride = p.out_w * C;
-  r.W = W;
-  r.K = p.kernel;
-  r.S = static_cast<int>(s);
-  r.ix_origin = -pad;
-  r.vmin = _mm256_set1_ps(p.min);
-  r.vmax = _mm256_set1_ps(p.max);
+  Layer L = start_layer(p, s);
+  RowCtx& r = L.r;
+  const long OW = L.OW, H = L.H, K = L.K, xi0 = L.xi0, xi1 = L.xi1;
   // Channel groups: the input rows a row pair reads, (2S + K - 2) x W
   // pixels, are kept within ~kL2Budget bytes per group so that they stay in
   // L2 from one row pair to the next (112 x 144 channels would overflow a
@@ -242,13 +276,7 @@ void run(const DwConvParams& p, const float* in, const float* w, const float* bi
     const size_t g1 = std::min(C, g0 + CG);
     for (size_t oy = oy0; oy < oy1;) {
       const int R = oy + 1 < oy1 ? 2 : 1;
-      const long iy0 = static_cast<long>(oy) * s - pad;
-      for (int q = 0; q < R; ++q) {
-        const long iyq = iy0 + q * s;
-        r.ky0[q] = static_cast<int>(std::max<long>(0, -iyq));
-        r.ky1[q] = static_cast<int>(std::min<long>(K, H - iyq));
-      }
-      r.iy_base = iy0;
+      const long iy0 = start_pair(L, oy, R);
       // rows the next pair reads that this pair does not
       const long pf0 = std::max<long>(0, iy0 + (R - 1) * s + K), pf1 = std::min<long>(H, iy0 + (R + 1) * s + K);
       const bool pf = oy + static_cast<size_t>(R) < oy1 && pf1 > pf0;
@@ -278,34 +306,13 @@ template <int KK, int S>
 void run_columns(const DwConvParams& p, const float* in, const float* w, const float* bias, float* out,
                  size_t oy0, size_t oy1) {
   const size_t C = p.channels;
-  const long OW = static_cast<long>(p.out_w);
-  const long H = static_cast<long>(p.in_h), W = static_cast<long>(p.in_w), pad = p.pad, K = p.kernel;
-  const long s = S ? S : p.stride;
-  const long xi0 = (pad + s - 1) / s;
-  const long xi1 = std::max<long>(xi0, std::min<long>(OW, W - K + pad >= 0 ? (W - K + pad) / s + 1 : 0));
-  RowCtx r;
-  r.C = C;
-  r.ostride = p.out_w * C;
-  r.W = W;
-  r.K = p.kernel;
-  r.S = static_cast<int>(s);
-  r.ix_origin = -pad;
-  r.pf = nullptr;
-  r.npf = 0;
-  r.vmin = _mm256_set1_ps(p.min);
-  r.vmax = _mm256_set1_ps(p.max);
+  Layer L = start_layer(p, S ? S : p.stride);
   for (size_t oy = oy0; oy < oy1;) {
     const int R = oy + 1 < oy1 ? 2 : 1;
-    const long iy0 = static_cast<long>(oy) * s - pad;
-    for (int q = 0; q < R; ++q) {
-      const long iyq = iy0 + q * s;
-      r.ky0[q] = static_cast<int>(std::max<long>(0, -iyq));
-      r.ky1[q] = static_cast<int>(std::min<long>(K, H - iyq));
-    }
-    r.iy_base = iy0;
+    start_pair(L, oy, R);
     float* orow = out + oy * p.out_w * C;
-    if (R == 2) sweep_columns<KK, S, 2>(r, in, w, bias, orow, C, OW, xi0, xi1);
-    else sweep_columns<KK, S, 1>(r, in, w, bias, orow, C, OW, xi0, xi1);
+    if (R == 2) sweep_columns<KK, S, 2>(L.r, in, w, bias, orow, C, L.OW, L.xi0, L.xi1);
+    else sweep_columns<KK, S, 1>(L.r, in, w, bias, orow, C, L.OW, L.xi0, L.xi1);
     oy += static_cast<size_t>(R);
   }
 }
