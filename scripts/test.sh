@@ -9,11 +9,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+# step headers carry the seconds since the start, so a slow CI run shows
+# which step grew
+step() { echo "== $1 [${SECONDS}s]"; }
 
-echo "== install (pip install '.[test]')"
+step "install (pip install '.[test]')"
 "$PY" -m pip install --quiet --disable-pip-version-check ".[test]"
 
-echo "== C++ tests (CTest, x86-64)"
+step "C++ tests (CTest, x86-64)"
 GEN=()
 command -v ninja >/dev/null 2>&1 && GEN=(-G Ninja)
 cmake -S . -B build/ctest "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release -DLITEPOSE_BUILD_PYTHON=OFF >/dev/null
@@ -23,30 +26,31 @@ if [ -r /proc/cpuinfo ] && grep -q '^flags' /proc/cpuinfo && ! grep -qw avx512f 
   echo "NOTE: this CPU has no AVX-512F: the avx512f kernels are built but not run here (CTest covered scalar and avx2)"
 fi
 
-echo "== C++ tests under AddressSanitizer + UBSan"
+step "C++ tests under AddressSanitizer + UBSan"
 cmake -S . -B build/asan "${GEN[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLITEPOSE_BUILD_PYTHON=OFF -DLITEPOSE_SANITIZE=ON >/dev/null
 cmake --build build/asan --parallel 2
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   ctest --test-dir build/asan --output-on-failure
 
-echo "== thread pool under ThreadSanitizer"
+step "thread pool under ThreadSanitizer"
 cmake -S . -B build/tsan "${GEN[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLITEPOSE_BUILD_PYTHON=OFF \
   -DCMAKE_CXX_FLAGS=-fsanitize=thread -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread >/dev/null
 cmake --build build/tsan --parallel 2 --target test_threadpool
 TSAN_OPTIONS=halt_on_error=1 build/tsan/test_threadpool
 
 if [ "${LITEPOSE_SKIP_FUZZ:-0}" != 1 ]; then
-  echo "== bounded fuzzing (libFuzzer, ASan, UBSan)"
+  step "bounded fuzzing (libFuzzer, ASan, UBSan)"
   scripts/fuzz.sh "${LITEPOSE_FUZZ_SECONDS:-30}"
 fi
 
 if [ -x scripts/aarch64_lane.sh ] && [ "${LITEPOSE_SKIP_AARCH64:-0}" != 1 ]; then
-  echo "== aarch64 lane (cross-built C++ tests under qemu)"
+  step "aarch64 lane (cross-built C++ tests under qemu)"
   scripts/aarch64_lane.sh
-  echo "== aarch64 wheel (cross-built, installed into an emulated arm64 Python, parity checked)"
+  step "aarch64 wheel (cross-built, installed into an emulated arm64 Python, parity checked)"
   scripts/aarch64_wheel.sh
 fi
 
-echo "== Python tests (pytest)"
+step "Python tests (pytest)"
 # run from the tests folder's parent so the installed package (not src/) is imported
-exec "$PY" -m pytest -q -p no:cacheprovider tests/python "$@"
+"$PY" -m pytest -q -p no:cacheprovider tests/python "$@"
+echo "== all steps passed [${SECONDS}s]"

@@ -110,9 +110,13 @@ TEST(gemm_matches_reference_all_shapes) {
   for (const ops::KernelSet* ks : ops::available_kernel_sets()) {
     for (int threads : {1, 3}) {
       ops::ThreadPool pool(threads);
-      for (size_t m : {1, 3, 4, 5, 7, 13, 31, 64, 99, 1031})  // 99, 1031: several A row blocks (AVX2)
+      for (size_t m : {1, 3, 4, 5, 7, 13, 31, 64, 99, 1031})
         for (size_t n : {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48, 120})
           for (size_t k : {1, 2, 7, 16, 17, 96, 145}) {
+            // m = 99 (k >= 96) and 1031 span several A row blocks of the
+            // AVX2 kernel (32 KB: 480 rows at k = 17, 54 at k = 145); 1031
+            // only with 2-3 panels of n, to keep the lane under qemu short
+            if (m == 1031 && ((n != 17 && n != 33) || (k != 17 && k != 145))) continue;
             // a 1x1 conv over an image of m x 1 pixels
             auto x = randn(k * m, 1 + m * 7 + n * 13 + k);
             auto wt = randn(n * k, 2 + n + k, 0.5f);

@@ -42,12 +42,9 @@ def test_geometry_equals_official():
         np.testing.assert_allclose(plan["to_image"], inv, rtol=0, atol=1e-9)
 
 
-def test_pixels_match_official_within_one_gray_level():
-    require_torch()
-    from litepose.reference import official_parser as op
-
+def _differences(op, images):
     worst, frac = 0.0, 0.0
-    for name, img in _images():
+    for name, img in images:
         want, *_ = op.preprocess(img, 448)
         want = want[0].numpy()
         got, info = _core.preprocess(img, 448)
@@ -58,10 +55,37 @@ def test_pixels_match_official_within_one_gray_level():
         # RGB input gives the same tensor.
         got_rgb, _ = _core.preprocess(np.ascontiguousarray(img[:, :, ::-1]), 448, rgb=True)
         assert np.array_equal(got_rgb, got)
+    return worst, frac
+
+
+def test_pixels_match_official_within_one_gray_level():
+    require_torch()
+    import cv2
+
+    from litepose.reference import official_parser as op
+
+    images = _images()
+    # Against cv2's own portable code (setUseOptimized(False)): the algorithm
+    # we reimplement, the same on every host.  cv2's SIMD paths differ from
+    # it by one gray level on a host-dependent share of pixels (AVX2 Zen 3:
+    # 0.74%, AVX-512 Zen 4: 0.11%), so against them only the one-level bound
+    # holds everywhere.
+    was = cv2.useOptimized()
+    try:
+        cv2.setUseOptimized(False)
+        worst, frac = _differences(op, images)
+    finally:
+        cv2.setUseOptimized(was)
+    worst_opt, frac_opt = _differences(op, images)
     print(f"max |native - official| = {worst:.4f} (one gray level = {ONE_LEVEL:.4f}); "
-          f"pixels differing: {100 * frac:.4f}%")
-    assert worst <= ONE_LEVEL
-    assert frac < 5e-3  # measured: 0.11% of values, cv2 5.0
+          f"pixels differing: {100 * frac:.4f}% (cv2 portable path), "
+          f"{100 * frac_opt:.4f}% (cv2 optimized path, max {worst_opt:.4f}), cv2 {cv2.__version__}")
+    assert worst <= ONE_LEVEL and worst_opt <= ONE_LEVEL
+    # Exact but for ties: with the portable path 0.02% of values differ (by
+    # one level, where the fixed-point value lands on a rounding boundary);
+    # any systematic error (an offset, a wrong rounding mode, a half-pixel
+    # shift) moves tens of percent, so 0.5% separates the two.
+    assert frac < 5e-3
 
 
 def test_bad_images_raise_value_error():
