@@ -3,10 +3,10 @@
 // Design
 //   Row blocks of A outermost when A is large and n spans several panels
 //   (kABlockBytes), then the panel loop (one packed (k+1) x 16 panel stays
-//   in L1/L2), row tiles of 6 inside.  Per k step two ymm loads of the panel row and six
-//   broadcasts feed 12 independent FMA chains: 12 accumulators + 2 weights +
-//   1 broadcast = 15 of the 16 ymm registers, and 12 chains cover the
-//   2 pipes x 4-cycle FMA latency of Haswell..Zen 4.
+//   in L1/L2), row tiles of 6 inside.  Per k step two ymm loads of the
+//   panel row and six broadcasts feed 12 independent FMA chains:
+//   12 accumulators + 2 weights + 1 broadcast = 15 of the 16 ymm registers,
+//   and 12 chains cover the 2 pipes x 4-cycle FMA latency of Haswell..Zen 4.
 //
 //     k step:      w[k][0:8]  w[k][8:16]   (ymm w0, w1)
 //     a[0][k] ->   acc00      acc01
