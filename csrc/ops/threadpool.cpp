@@ -41,9 +41,14 @@ namespace {
 // sleep at once in human terms.
 constexpr auto kSpinFor = std::chrono::microseconds(200);
 // How long the caller spins for workers still running their last tasks
-// before it sleeps (tasks are sized at ~1/4 of a thread's share, so a
-// worker that is running is normally done within this).
-constexpr auto kJoinSpinFor = std::chrono::microseconds(50);
+// before it sleeps.  A task is ~1/4 of a thread's share of a layer, up to a
+// few hundred microseconds, so a shorter spin puts the caller to sleep in
+// many layers, and on a VM every wake-up of a sleeping vCPU can cost far
+// more than the spin: 50 us -> 1 ms measured 1.15x / 1.08x / 0.94x / 1.02x
+// (XS / S / M / L, 2 threads, medians of 40 interleaved runs after a 50 ms
+// idle gap, Zen 4 VM; 500 us, 2 ms and 10 ms within noise of 1 ms), and
+// even with a busy process on one of the two cores (0.96x-1.02x with 2 ms).
+constexpr auto kJoinSpinFor = std::chrono::microseconds(1000);
 
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)

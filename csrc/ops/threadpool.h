@@ -20,8 +20,8 @@
 // wait for workers that have not joined it.  When every index is claimed the
 // caller closes the call; a worker that wakes later sees it closed and goes
 // back to waiting without touching it.  The caller waits only for workers
-// that joined in time, spinning briefly and then sleeping, so its core is
-// free for a joined worker that the OS has preempted.  (Requiring every
+// that joined in time, spinning for up to 1 ms and then sleeping, so its
+// core is free for a joined worker that the OS has preempted.  (Requiring every
 // worker to join every call, with a spinning caller, measured 4-10x slower
 // than one thread when one other busy process shared the two cores.)
 #pragma once
