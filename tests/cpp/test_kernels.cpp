@@ -145,7 +145,7 @@ TEST(dwconv_matches_reference_odd_sizes_strides_kernels) {
   for (const ops::KernelSet* ks : ops::available_kernel_sets()) {
     ops::ThreadPool pool(2);
     for (auto& hw : sizes)
-      for (size_t c : {1, 3, 4, 8, 15, 16, 17, 31, 32, 33, 96})
+      for (size_t c : {1, 3, 4, 8, 15, 16, 17, 31, 32, 33, 48, 49, 96})
         for (int k : {3, 5, 7})
           for (int s : {1, 2}) {
             const size_t h = hw[0], w = hw[1];

@@ -28,7 +28,8 @@
 //   pair will add are prefetched into L2 during this pair.  Fast paths: K in
 //   {3, 5, 7} x S in {1, 2}; other K/S take a per-pixel path.
 //   Loop order: row pair > channel block > x blocks, so a block's K*K
-//   weight vectors stay in L1 while the rows are swept.
+//   weight vectors stay in L1 while the rows are swept; 32-48 channels:
+//   row pair > x blocks > channel block (run_columns).
 // Contract: kernels.h (DwConvFn); computes output rows [oy0, oy1) only.
 #include "kernels/avx512-common.h"
 
@@ -43,6 +44,8 @@ namespace {
 // Bytes of input rows a channel group may keep live in L2 (of 1 MB on
 // Zen 4, 1-2 MB on recent Intel), leaving room for outputs and prefetches.
 constexpr size_t kL2Budget = 256 * 1024;
+// Layers with this many channels run in columns order (run_columns).
+constexpr size_t kColumnsMinC = 32, kColumnsMaxC = 48;
 
 
 struct RowCtx {
@@ -194,6 +197,65 @@ void run(const DwConvParams& p, const float* in, const float* w, const float* bi
   }
 }
 
+// Columns order for narrow layers of two or three channel blocks
+// (kColumnsMinC <= C <= kColumnsMaxC: the 32-channel stem depthwise and
+// the largest head depthwise): per row pair, each block of T output pixels
+// is computed for all channel blocks before the next block, so the input
+// is read along whole pixels (C floats contiguous) instead of one
+// 16-channel slice of every pixel per pass; no software prefetch (the
+// hardware prefetcher follows the contiguous stream).  Measured in the
+// network on Zen 4 (litepose profile, 1 thread, min / median of 15 runs):
+// 224x224x32 k3 1.75 / 1.92 -> 1.13 / 1.67 ms, 224x224x32 k5 1.77 / 1.91 ->
+// 1.21 / 1.76 ms, 128x128x32 k3 0.44 / 0.57 -> 0.27 / 0.39 ms; with 16 and
+// 24 channels (one block, or one and a half) the row order with prefetch
+// measured faster, so they keep it.
+template <int K, int S, int T>
+void run_columns(const DwConvParams& p, const float* in, const float* w, const float* bias, float* out,
+                 size_t oy0, size_t oy1) {
+  const size_t C = p.channels, OW = p.out_w;
+  const long H = static_cast<long>(p.in_h), W = static_cast<long>(p.in_w), pad = p.pad;
+  const long xi0 = (pad + S - 1) / S;
+  const long xi1 = std::max<long>(xi0, std::min<long>(static_cast<long>(OW), W - K + pad >= 0 ? (W - K + pad) / S + 1 : 0));
+  RowCtx r;
+  r.C = C;
+  r.W = p.in_w;
+  r.ostride = OW * C;
+  r.ix_origin = -pad;
+  r.vmin = _mm512_set1_ps(p.min);
+  r.vmax = _mm512_set1_ps(p.max);
+  r.pf = nullptr;
+  r.npf = 0;
+  for (size_t oy = oy0; oy < oy1;) {
+    const int R = oy + 1 < oy1 ? 2 : 1;
+    const long iy0 = static_cast<long>(oy) * S - pad;
+    for (int q = 0; q < R; ++q) {
+      const long iyq = iy0 + q * S;
+      r.ky0[q] = static_cast<int>(std::max<long>(0, -iyq));
+      r.ky1[q] = static_cast<int>(std::min<long>(K, H - iyq));
+    }
+    r.iy_base = iy0;
+    for (long x0 = 0; x0 < static_cast<long>(OW); x0 += T) {
+      const int tb = static_cast<int>(std::min<long>(T, static_cast<long>(OW) - x0));
+      const bool interior = tb == T && x0 >= xi0 && x0 + T <= xi1;
+      for (size_t c0 = 0; c0 < C; c0 += 16) {
+        r.mk = lane_mask(C - c0);
+        r.in = in + c0;
+        r.w = w + c0;
+        r.out = out + oy * OW * C + c0;
+        r.bias = _mm512_maskz_loadu_ps(r.mk, bias + c0);
+        if (R == 2) {
+          if (interior) block<K, S, T, 2, false>(r, x0, T);
+          else block<K, S, T, 2, true>(r, x0, tb);
+        } else {
+          if (interior) block<K, S, T, 1, false>(r, x0, T);
+          else block<K, S, T, 1, true>(r, x0, tb);
+        }
+      }
+    }
+    oy += static_cast<size_t>(R);
+  }
+}
+
 // Any K / stride: one output pixel at a time, taps checked.
 void run_generic(const DwConvParams& p, const float* in, const float* w, const float* bias, float* out,
                  size_t oy0, size_t oy1) {
@@ -227,6 +289,14 @@ void run_generic(const DwConvParams& p, const float* in, const float* w, const f
 void f32_dwconv_kxk__avx512f(const DwConvParams& p, const float* in, const float* w,
                              const float* bias, float* out, size_t oy0, size_t oy1) {
   const int k = p.kernel, s = p.stride;
+  if (p.channels >= kColumnsMinC && p.channels <= kColumnsMaxC) {
+    if (k == 7 && s == 1) return run_columns<7, 1, 4>(p, in, w, bias, out, oy0, oy1);
+    if (k == 7 && s == 2) return run_columns<7, 2, 4>(p, in, w, bias, out, oy0, oy1);
+    if (k == 5 && s == 1) return run_columns<5, 1, 4>(p, in, w, bias, out, oy0, oy1);
+    if (k == 5 && s == 2) return run_columns<5, 2, 4>(p, in, w, bias, out, oy0, oy1);
+    if (k == 3 && s == 1) return run_columns<3, 1, 8>(p, in, w, bias, out, oy0, oy1);
+    if (k == 3 && s == 2) return run_columns<3, 2, 8>(p, in, w, bias, out, oy0, oy1);
+  }
   if (k == 7 && s == 1) return run<7, 1, 4>(p, in, w, bias, out, oy0, oy1);
   if (k == 7 && s == 2) return run<7, 2, 4>(p, in, w, bias, out, oy0, oy1);
   if (k == 5 && s == 1) return run<5, 1, 4>(p, in, w, bias, out, oy0, oy1);
