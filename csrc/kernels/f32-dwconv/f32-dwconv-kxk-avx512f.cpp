@@ -70,7 +70,7 @@ struct RowCtx {
 // image get an all-zero lane mask: the masked load touches no memory and
 // yields zeros, so the block keeps the interior's branch-free schedule; only
 // the tb valid outputs are stored.
-template <int K, int S, int T, int R, bool EDGE>
+template <int K, int S, int T, int R, bool EDGE, bool FULL>
 inline void block(const RowCtx& r, long x0, int tb) {
   constexpr int NX = T * S + K - 1;
   __m512 acc[R][T];
@@ -111,7 +111,7 @@ inline void block(const RowCtx& r, long x0, int tb) {
     } else {
       const float* xp = row + static_cast<size_t>(ix0) * r.C;
 #pragma GCC unroll 32
-      for (int j = 0; j < NX; ++j, xp += r.C) x[j] = _mm512_maskz_loadu_ps(r.mk, xp);
+      for (int j = 0; j < NX; ++j, xp += r.C) x[j] = FULL ? _mm512_loadu_ps(xp) : _mm512_maskz_loadu_ps(r.mk, xp);
     }
 #pragma GCC unroll 2
     for (int q = 0; q < R; ++q) {
@@ -120,7 +120,8 @@ inline void block(const RowCtx& r, long x0, int tb) {
       const float* wrow = r.w + static_cast<size_t>(ky * K) * r.C;
 #pragma GCC unroll 8
       for (int kx = 0; kx < K; ++kx) {
-        const __m512 wv = _mm512_maskz_loadu_ps(r.mk, wrow + static_cast<size_t>(kx) * r.C);
+        const float* wp = wrow + static_cast<size_t>(kx) * r.C;
+        const __m512 wv = FULL ? _mm512_loadu_ps(wp) : _mm512_maskz_loadu_ps(r.mk, wp);
 #pragma GCC unroll 16
         for (int t = 0; t < T; ++t) acc[q][t] = _mm512_fmadd_ps(x[t * S + kx], wv, acc[q][t]);
       }
@@ -132,8 +133,33 @@ inline void block(const RowCtx& r, long x0, int tb) {
     for (int t = 0; t < T; ++t) {
       if (EDGE && t >= tb) break;
       const __m512 v = _mm512_min_ps(_mm512_max_ps(acc[q][t], r.vmin), r.vmax);
-      _mm512_mask_storeu_ps(r.out + q * r.ostride + static_cast<size_t>(x0 + t) * r.C, r.mk, v);
+      float* op = r.out + q * r.ostride + static_cast<size_t>(x0 + t) * r.C;
+      if (FULL) _mm512_storeu_ps(op, v);
+      else _mm512_mask_storeu_ps(op, r.mk, v);
     }
+}
+
+// The block variant for R output rows, interior or edge, whole or partial
+// channel block (a whole one loads and stores without a lane mask).
+template <int K, int S, int T>
+inline void dispatch_block(const RowCtx& r, int R, bool interior, long x0, int tb) {
+  if (r.mk == 0xFFFF) {
+    if (R == 2) {
+      if (interior) block<K, S, T, 2, false, true>(r, x0, T);
+      else block<K, S, T, 2, true, true>(r, x0, tb);
+    } else {
+      if (interior) block<K, S, T, 1, false, true>(r, x0, T);
+      else block<K, S, T, 1, true, true>(r, x0, tb);
+    }
+    return;
+  }
+  if (R == 2) {
+    if (interior) block<K, S, T, 2, false, false>(r, x0, T);
+    else block<K, S, T, 2, true, false>(r, x0, tb);
+  } else {
+    if (interior) block<K, S, T, 1, false, false>(r, x0, T);
+    else block<K, S, T, 1, true, false>(r, x0, tb);
+  }
 }
 
 template <int K, int S, int T>
@@ -183,13 +209,7 @@ void run(const DwConvParams& p, const float* in, const float* w, const float* bi
         for (long x0 = 0; x0 < static_cast<long>(OW); x0 += T) {
           const int tb = static_cast<int>(std::min<long>(T, static_cast<long>(OW) - x0));
           const bool interior = tb == T && x0 >= xi0 && x0 + T <= xi1;
-          if (R == 2) {
-            if (interior) block<K, S, T, 2, false>(r, x0, T);
-            else block<K, S, T, 2, true>(r, x0, tb);
-          } else {
-            if (interior) block<K, S, T, 1, false>(r, x0, T);
-            else block<K, S, T, 1, true>(r, x0, tb);
-          }
+          dispatch_block<K, S, T>(r, R, interior, x0, tb);
         }
       }
       oy += static_cast<size_t>(R);
@@ -243,13 +263,7 @@ void run_columns(const DwConvParams& p, const float* in, const float* w, const f
         r.w = w + c0;
         r.out = out + oy * OW * C + c0;
         r.bias = _mm512_maskz_loadu_ps(r.mk, bias + c0);
-        if (R == 2) {
-          if (interior) block<K, S, T, 2, false>(r, x0, T);
-          else block<K, S, T, 2, true>(r, x0, tb);
-        } else {
-          if (interior) block<K, S, T, 1, false>(r, x0, T);
-          else block<K, S, T, 1, true>(r, x0, tb);
-        }
+        dispatch_block<K, S, T>(r, R, interior, x0, tb);
       }
     }
     oy += static_cast<size_t>(R);
