@@ -97,8 +97,12 @@ void fused_inverted_residual(const KernelSet& ks, ThreadPool& pool, const FusedI
         wbase = lo;
       }
       if (hi > w1) {
-        ks.gemm(static_cast<size_t>(hi - w1) * W, HID, C, in + static_cast<size_t>(w1) * W * C, C, w.expand,
-                win + static_cast<size_t>(w1 - wbase) * row, HID, nullptr, HID, 0.f, 6.f);
+        if (w.conv)  // the conv kernel writes output row y at out + y * row
+          ks.conv(*w.conv, in, w.conv_w, w.conv_b, win - static_cast<size_t>(wbase) * row, static_cast<size_t>(w1),
+                  static_cast<size_t>(hi));
+        else
+          ks.gemm(static_cast<size_t>(hi - w1) * W, HID, C, in + static_cast<size_t>(w1) * W * C, C, w.expand,
+                  win + static_cast<size_t>(w1 - wbase) * row, HID, nullptr, HID, 0.f, 6.f);
         w1 = hi;
       }
       std::chrono::steady_clock::time_point t1;

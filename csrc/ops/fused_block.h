@@ -1,6 +1,8 @@
 // Fused inverted residual block: expand (1x1, ReLU6) -> kxk depthwise
 // (ReLU6) -> project (1x1, + residual), computed in bands of output rows so
-// the expanded (hidden) tensor never leaves the cache.
+// the expanded (hidden) tensor never leaves the cache.  The network's stem
+// (3x3 stride-2 conv -> 3x3 depthwise -> 1x1) runs through the same code
+// with the conv producing the hidden rows (FusedIRWeights::conv).
 //
 // Each output row band [oy0, oy1) needs the expanded input rows
 //   [oy0*s - pad, (oy1-1)*s - pad + k)  (clipped to the image);
@@ -43,6 +45,12 @@ struct FusedIRWeights {
   const float* dw;       // packed depthwise weights [k*k][hidden]
   const float* dw_bias;  // [hidden]
   const float* project;  // packed GEMM weights, hidden -> out_c (with bias)
+  // The stem instead: the hidden rows come from a kxk convolution of the
+  // image `in` (conv->out_h x out_w x out_c == in_h x in_w x hidden) in
+  // place of the expand GEMM; `expand` is then unused.
+  const kernels::ConvParams* conv = nullptr;
+  const float* conv_w = nullptr;  // packed conv weights
+  const float* conv_b = nullptr;
 };
 
 // Band geometry.  window_rows >= (band_rows-1)*stride + kernel; rows beyond

@@ -83,6 +83,11 @@ def test_fused_profile_keeps_layer_rows(monkeypatch, models):
         r = rows["stage.0.1" + part]
         assert r.op == op and r.kernel.startswith("fused:")
     assert rows["stage.0.1.depth_conv"].macs == 16 * 16 * 96 * 49  # 1/4 of 64x64, XS hidden 16*6
+    # the stem runs fused too (conv -> dw -> pw) and keeps its three rows
+    for name, op in (("first.0", "conv"), ("first.1", "dwconv"), ("first.2", "gemm")):
+        r = rows[name]
+        assert r.op == op and r.kernel.startswith("fused:")
+    assert rows["first.1"].macs == 32 * 32 * 32 * 9  # 1/2 of 64x64, 32 channels, 3x3
 
 
 def test_bad_fuse_value(monkeypatch, models):
