@@ -116,11 +116,16 @@ Depthwise make_depthwise(const ModelContents& m, const std::string& prefix, int 
 
 size_t out_dim(size_t in, int k, int stride) { return (in + 2 * (k / 2) - k) / stride + 1; }
 
-// "auto" fuses blocks whose expanded tensor has at least this many bytes:
-// there fusion measured 10-30% faster per stage (M at 448: stages 0-1 and
-// the first block of stage 2); smaller ones (stage 3, most of stage 2) fit
-// the L2/L3 anyway and measured even (benchmarks/bench_fusion.py).
-constexpr size_t kFuseMinBytes = 3u << 20;
+// "auto" fuses blocks whose expanded tensor has at least this many bytes,
+// i.e. does not fit a 1 MiB L2.  First set at 3 MiB (fusion measured 10-30%
+// faster per stage on M's stages 0-1, benchmarks/bench_fusion.py); lowered
+// to 1 MiB after sweeping 3072/1500/1000/600/1 KiB on Zen 4 (2 x 12-20
+// interleaved rounds, one process per model): 1 MiB also fuses XS stage 0,
+// S stages 1 and 3, M stages 2-3 and L stage 2, and was 1.02-1.11x faster
+// in median at 1 and 2 threads for every model in a run with a 50 ms gap
+// before each forward (mins 0.95-1.08x); fusing everything (1 KiB) was no
+// better and slower for M.
+constexpr size_t kFuseMinBytes = 1u << 20;
 
 size_t env_size(const char* name, size_t fallback) {
   const char* v = std::getenv(name);
