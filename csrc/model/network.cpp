@@ -25,12 +25,13 @@
 // blocks ping-pongs between x[s+1] and y, arranged so that its last block
 // writes x[s+1].
 //
-// Fusion (NetworkOptions::fuse, LITEPOSE_FUSE): "auto" fuses the blocks
-// whose expanded tensor is at least kFuseMinBytes (memory-bound ones; see
-// benchmarks/bench_fusion.py).  Tuning knobs for benchmarks, read once at
-// load: LITEPOSE_FUSE_MIN_KB, LITEPOSE_FUSE_BAND, LITEPOSE_FUSE_SLACK,
-// LITEPOSE_FUSE_CHUNKS (per thread), LITEPOSE_FUSE_CACHE_KB,
-// LITEPOSE_FUSE_RECOMPUTE.
+// Fusion (NetworkOptions::fuse, LITEPOSE_FUSE): "auto" fuses the stem and
+// the blocks whose expanded tensor is at least kFuseMinBytes (memory-bound
+// ones; see benchmarks/bench_fusion.py) unless the thread count leaves each
+// thread too few rows (plan(): the recomputed halo); "on" fuses every block.  Tuning knobs for benchmarks, read once at
+// load: LITEPOSE_FUSE_MIN_KB, LITEPOSE_FUSE_HALO_PCT, LITEPOSE_FUSE_BAND,
+// LITEPOSE_FUSE_SLACK, LITEPOSE_FUSE_CHUNKS (per thread),
+// LITEPOSE_FUSE_CACHE_KB, LITEPOSE_FUSE_RECOMPUTE.
 //
 // Profiling: a fused block still reports three rows (.inv, .depth_conv,
 // .point_conv; the fused stem first.0-2), kernel "fused:<kernel>": the
@@ -156,6 +157,7 @@ struct Network::Impl {
   // fusion
   enum class Fuse { kAuto, kOn, kOff } fuse = Fuse::kAuto;
   size_t fuse_min_bytes = kFuseMinBytes;
+  size_t fuse_halo_pct = 50;  // LITEPOSE_FUSE_HALO_PCT; see plan()
   ops::FusedIRTuning fuse_tuning;
   ops::FusedIRTrace fuse_trace;
   bool stem_fused = false;  // stem conv -> dw -> pw as one fused call (plan)
@@ -231,6 +233,7 @@ void Network::Impl::load(const ModelContents& m, const NetworkOptions& opts) {
   else if (fz == "off" || fz == "0") fuse = Fuse::kOff;
   else throw InputError("fuse must be 'auto', 'on' or 'off' (or LITEPOSE_FUSE=1/0), got '" + fz + "'");
   fuse_min_bytes = env_size("LITEPOSE_FUSE_MIN_KB", kFuseMinBytes / 1024) * 1024;
+  fuse_halo_pct = env_size("LITEPOSE_FUSE_HALO_PCT", fuse_halo_pct);
   fuse_tuning.band_rows = env_size("LITEPOSE_FUSE_BAND", 0);
   fuse_tuning.slack_rows = env_size("LITEPOSE_FUSE_SLACK", fuse_tuning.slack_rows);
   fuse_tuning.chunks_per_thread = env_size("LITEPOSE_FUSE_CHUNKS", fuse_tuning.chunks_per_thread);
@@ -289,6 +292,17 @@ void Network::Impl::plan(int h, int w) {
   in.resize(H * W * 3);
   size_t sh = H / 2, sw = W / 2;
   size_t max_e = 0, max_d = 0, max_y = 0, max_f = 0;
+  // Threads split a fused block's output rows into one chunk each, and every
+  // chunk expands again the k - s hidden rows (the halo) that it shares with
+  // the chunk above.  "auto" leaves a block unfused when that halo exceeds
+  // fuse_halo_pct of the hidden rows a chunk needs anyway: with many threads
+  // each thread's share of the unfused tensor is small enough for its own
+  // cache.  (At 2 threads every block that "auto" fuses passes.)
+  const size_t T = static_cast<size_t>(pool->num_threads());
+  auto halo_ok = [&](size_t oh, int k, int s) {
+    const size_t rows = oh * static_cast<size_t>(s) / T;  // hidden rows per chunk
+    return T == 1 || static_cast<size_t>(k - s) * 100 <= fuse_halo_pct * rows;
+  };
   // The stem is fused unless fusion is off: measured faster at every size
   // (litepose profile, stem rows, min / median ms of 15-30 runs, Zen 4:
   // S 448 1 thread 2.99 / 4.06 -> 2.19 / 2.75; XS 256 1 thread
@@ -307,7 +321,8 @@ void Network::Impl::plan(int h, int w) {
     for (Block& blk : stages[s]) {
       const size_t hid = blk.expand.n;
       size_t oh = out_dim(ch, blk.dw.k, blk.dw.stride), ow = out_dim(cw, blk.dw.k, blk.dw.stride);
-      blk.fused = fuse == Fuse::kOn || (fuse == Fuse::kAuto && ch * cw * hid * sizeof(float) >= fuse_min_bytes);
+      blk.fused = fuse == Fuse::kOn || (fuse == Fuse::kAuto && ch * cw * hid * sizeof(float) >= fuse_min_bytes &&
+                                         halo_ok(oh, blk.dw.k, blk.dw.stride));
       if (blk.fused) {
         const ops::FusedIRParams fp{ch, cw, cc, hid, oh, ow, blk.project.n, blk.dw.k, blk.dw.stride, blk.residual};
         max_f = std::max(max_f, ops::fused_ir_scratch_floats(fp, ops::fused_ir_tiling(fp, 1, fuse_tuning)));
@@ -561,6 +576,7 @@ void Network::set_num_threads(int n) {
   if (n < 1) throw InputError("num_threads must be >= 1, got " + std::to_string(n));
   std::lock_guard<std::mutex> lk(impl_->mu);
   impl_->pool = std::make_unique<ops::ThreadPool>(n);
+  impl_->plan_h = impl_->plan_w = -1;  // which blocks "auto" fuses depends on the thread count
 }
 std::string Network::isa() const { return impl_->ks->isa; }
 

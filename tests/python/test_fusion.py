@@ -15,7 +15,7 @@ from litepose.convert import random_model_bytes
 
 ISAS = _core.available_isas()
 SIZES = ((48, 80), (64, 64), (32, 112))
-KNOBS = ("LITEPOSE_FUSE", "LITEPOSE_FUSE_MIN_KB", "LITEPOSE_FUSE_BAND", "LITEPOSE_FUSE_SLACK",
+KNOBS = ("LITEPOSE_FUSE", "LITEPOSE_FUSE_MIN_KB", "LITEPOSE_FUSE_HALO_PCT", "LITEPOSE_FUSE_BAND", "LITEPOSE_FUSE_SLACK",
          "LITEPOSE_FUSE_CHUNKS", "LITEPOSE_FUSE_CACHE_KB", "LITEPOSE_FUSE_RECOMPUTE")
 
 
@@ -88,6 +88,34 @@ def test_fused_profile_keeps_layer_rows(monkeypatch, models):
         r = rows[name]
         assert r.op == op and r.kernel.startswith("fused:")
     assert rows["first.1"].macs == 32 * 32 * 32 * 9  # 1/2 of 64x64, 32 channels, 3x3
+
+
+def _fused_rows(net, x):
+    with litepose.profile(net) as prof:
+        net.forward(x)
+    return {r.name for r in prof.result.rows if r.kernel.startswith("fused:")}
+
+
+def test_auto_unfuses_blocks_split_too_thin(monkeypatch, models):
+    # every block's tensor passes the size test (1 KiB); at 64x64 stage 0
+    # has 16 rows: one thread fuses it, 16 threads would give each chunk one
+    # row and recompute a 6-row halo each, so "auto" leaves those blocks
+    # unfused -- and re-decides when the thread count changes
+    x = np.random.default_rng(1).standard_normal((1, 3, 64, 64)).astype(np.float32)
+    net = _net(monkeypatch, models["XS"], 1, "auto", LITEPOSE_FUSE="auto", LITEPOSE_FUSE_MIN_KB=1)
+    one = _fused_rows(net, x)
+    assert "stage.0.1.depth_conv" in one and "first.1" in one
+    ref = net.forward(x)
+    net.num_threads = 16
+    many = _fused_rows(net, x)
+    assert "stage.0.1.depth_conv" not in many and "first.1" in many  # the stem: fused unless "off"
+    _assert_identical([net.forward(x)], [ref])
+    net.num_threads = 1
+    assert _fused_rows(net, x) == one
+    # LITEPOSE_FUSE_HALO_PCT raises the limit; "on" ignores it
+    for env in ({"LITEPOSE_FUSE": "auto", "LITEPOSE_FUSE_MIN_KB": 1, "LITEPOSE_FUSE_HALO_PCT": 100000},
+                {"LITEPOSE_FUSE": 1}):
+        assert "stage.0.1.depth_conv" in _fused_rows(_net(monkeypatch, models["XS"], 16, "auto", **env), x)
 
 
 def test_bad_fuse_value(monkeypatch, models):
