@@ -20,6 +20,7 @@
 #include "ops/fused_block.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 
@@ -74,14 +75,29 @@ void fused_inverted_residual(const KernelSet& ks, ThreadPool& pool, const FusedI
     trace->spans.assign(static_cast<size_t>(pool.num_threads()), {});
   }
 
+  // Per-thread window state, kept from one chunk to the next: the pool
+  // gives each thread a contiguous run of chunks in order, so a thread's
+  // next chunk usually starts where its last one ended and its window (halo
+  // included) carries on; only a chunk taken from another thread's run
+  // (when that thread falls behind) starts a fresh window.
+  struct Window {
+    long wbase = 0, w1 = 0;  // the window holds expanded rows [wbase, w1)
+    size_t next = SIZE_MAX;  // first output row of the chunk that would continue it
+  };
+  Window few[16];  // no allocation per call up to 16 threads
+  std::vector<Window> many(pool.num_threads() > 16 ? static_cast<size_t>(pool.num_threads()) : 0);
+  Window* windows = many.empty() ? few : many.data();
   auto run_chunk = [&](size_t c, int thread) {
     const size_t c0 = p.out_h * c / chunks, c1 = p.out_h * (c + 1) / chunks;
     float* win = scratch + static_cast<size_t>(thread) * per_thread;
     float* dwo = win + win_floats;
     std::vector<FusedIRTrace::Span>* spans = trace ? &trace->spans[static_cast<size_t>(thread)] : nullptr;
     auto now = [] { return std::chrono::steady_clock::now(); };
-    long wbase = 0, w1 = 0;  // the window holds expanded rows [wbase, w1)
-    bool empty = true;
+    Window& st = windows[static_cast<size_t>(thread)];
+    long& wbase = st.wbase;
+    long& w1 = st.w1;
+    bool empty = st.next != c0;
+    st.next = c1;
     for (size_t oy0 = c0; oy0 < c1; oy0 += t.band_rows) {
       const size_t oy1 = std::min(c1, oy0 + t.band_rows);
       const long lo = std::max<long>(0, static_cast<long>(oy0) * S - pad);
