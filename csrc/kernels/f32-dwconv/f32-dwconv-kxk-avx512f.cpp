@@ -229,6 +229,9 @@ void run(const DwConvParams& p, const float* in, const float* w, const float* bi
 // 1.21 / 1.76 ms, 128x128x32 k3 0.44 / 0.57 -> 0.27 / 0.39 ms; with 16 and
 // 24 channels (one block, or one and a half) the row order with prefetch
 // measured faster, so they keep it.
+// Its setup repeats run()'s on purpose: sharing it through helpers (as the
+// AVX2 file does) measured 1.1-1.3x slower on the stride-2 shapes of run()
+// (ab_dwconv, 2 x 15 rounds, same bits), so run() keeps its own copy.
 template <int K, int S, int T>
 void run_columns(const DwConvParams& p, const float* in, const float* w, const float* bias, float* out,
                  size_t oy0, size_t oy1) {
