@@ -5,7 +5,8 @@
 // Forward: NCHW input -> NHWC activations through stem, four stages of
 // inverted residual blocks and the fusion deconv head -> NCHW outputs.
 //
-// Memory plan (static per input size, rebuilt only when h x w changes):
+// Memory plan (static per input size, rebuilt only when h x w or the thread
+// count changes):
 //   in       h   x w   x 3        the input, NHWC
 //   a, b     h/2 x w/2 x stem     stem conv / stem depthwise outputs (empty
 //            when the stem is fused: conv -> dw -> pw in row bands through
@@ -28,8 +29,9 @@
 // Fusion (NetworkOptions::fuse, LITEPOSE_FUSE): "auto" fuses the stem and
 // the blocks whose expanded tensor is at least kFuseMinBytes (memory-bound
 // ones; see benchmarks/bench_fusion.py) unless the thread count leaves each
-// thread too few rows (plan(): the recomputed halo); "on" fuses every block.  Tuning knobs for benchmarks, read once at
-// load: LITEPOSE_FUSE_MIN_KB, LITEPOSE_FUSE_HALO_PCT, LITEPOSE_FUSE_BAND,
+// thread too few rows (plan(): the recomputed halo); "on" fuses every
+// block.  Tuning knobs for benchmarks, read once at load:
+// LITEPOSE_FUSE_MIN_KB, LITEPOSE_FUSE_HALO_PCT, LITEPOSE_FUSE_BAND,
 // LITEPOSE_FUSE_SLACK, LITEPOSE_FUSE_CHUNKS (per thread),
 // LITEPOSE_FUSE_CACHE_KB, LITEPOSE_FUSE_RECOMPUTE.
 //
@@ -292,12 +294,13 @@ void Network::Impl::plan(int h, int w) {
   in.resize(H * W * 3);
   size_t sh = H / 2, sw = W / 2;
   size_t max_e = 0, max_d = 0, max_y = 0, max_f = 0;
-  // Threads split a fused block's output rows into one chunk each, and every
-  // chunk expands again the k - s hidden rows (the halo) that it shares with
-  // the chunk above.  "auto" leaves a block unfused when that halo exceeds
-  // fuse_halo_pct of the hidden rows a chunk needs anyway: with many threads
-  // each thread's share of the unfused tensor is small enough for its own
-  // cache.  (At 2 threads every block that "auto" fuses passes.)
+  // Threads split a fused block's output rows into contiguous runs, one per
+  // thread, and each run expands again the k - s hidden rows (the halo) that
+  // it shares with the run above.  "auto" leaves a block unfused when that
+  // halo exceeds fuse_halo_pct of the hidden rows a thread's run needs
+  // anyway: with many threads each thread's share of the unfused tensor is
+  // small enough for its own cache.  (At 2 threads every block that "auto"
+  // fuses passes.)
   const size_t T = static_cast<size_t>(pool->num_threads());
   auto halo_ok = [&](size_t oh, int k, int s) {
     const size_t rows = oh * static_cast<size_t>(s) / T;  // hidden rows per chunk
