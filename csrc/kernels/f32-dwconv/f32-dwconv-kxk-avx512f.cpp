@@ -4,7 +4,7 @@
 //   Vectorised over channels (16 per zmm, the last block masked: any channel
 //   count works and nothing past a pixel's C channels is read or written).
 //   Work unit: 2 output rows x T = 4 output pixels x 16 channels.  Each
-//   input row segment the unit needs (T*S + K - 1 pixels) is loaded into
+//   input row segment the unit needs ((T - 1)*S + K pixels) is loaded into
 //   registers once and feeds every (output row, output pixel, kx) that uses
 //   it: kernel row ky of the first output row and ky - S of the second.
 //
@@ -17,7 +17,7 @@
 //     registers: 8 acc + 10 x + 1-2 w = 20 of 32 (no spills; T = 4 was
 //     measured faster than 6, 8 or 10, whose inputs spill, see
 //     benchmarks/bench_kernels).  Per row u: 10 + 14 loads for 56 FMAs.
-//   K = 7, S = 2: 14 inputs per row segment, 5 of 7 rows shared.  Any image
+//   K = 7, S = 2: 13 inputs per row segment, 5 of 7 rows shared.  Any image
 //   size and the K = 3/5 head/stem layers use the same code.
 //
 //   Kernel rows outside the image are skipped (ky range per output row).
@@ -72,7 +72,10 @@ struct RowCtx {
 // the tb valid outputs are stored.
 template <int K, int S, int T, int R, bool EDGE, bool FULL>
 inline void block(const RowCtx& r, long x0, int tb) {
-  constexpr int NX = T * S + K - 1;
+  // input columns the T outputs read: (T - 1) * S + K (no more: at stride 2
+  // one more column would lie past the last tap, past the row's end at the
+  // right border)
+  constexpr int NX = (T - 1) * S + K;
   __m512 acc[R][T];
 #pragma GCC unroll 2
   for (int q = 0; q < R; ++q)
