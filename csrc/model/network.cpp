@@ -16,7 +16,9 @@
 //            before/after dw (empty when every block is fused)
 //   y        partner of x[s+1] for fused blocks (see below)
 //   fscratch per-thread row windows of the fused blocks (ops/fused_block.h)
-//   r[0..2]  deconv outputs at 1/8, 1/4, 1/2
+//   r[0..2]  deconv outputs at 1/8, 1/4, 1/2 (r[2] empty when the head's
+//            tail is fused: deconv 2 -> final layers 1 in row bands,
+//            ops/fused_tail.h; then t only serves the 1/4 final layers)
 //   t        depthwise scratch of the separable final layers
 //   o4, o2   NHWC outputs before the transpose to NCHW
 // Unfused blocks after the first of each stage run in place on x[s+1]: the
@@ -26,17 +28,18 @@
 // blocks ping-pongs between x[s+1] and y, arranged so that its last block
 // writes x[s+1].
 //
-// Fusion (NetworkOptions::fuse, LITEPOSE_FUSE): "auto" fuses the stem and
-// the blocks whose expanded tensor is at least kFuseMinBytes (memory-bound
-// ones; see benchmarks/bench_fusion.py) unless the thread count leaves each
-// thread too few rows (plan(): the recomputed halo); "on" fuses every
-// block.  Tuning knobs for benchmarks, read once at load:
+// Fusion (NetworkOptions::fuse, LITEPOSE_FUSE): "auto" fuses the stem, the
+// head's tail and the blocks whose expanded tensor is at least
+// kFuseMinBytes (memory-bound ones; see benchmarks/bench_fusion.py) unless
+// the thread count leaves each thread too few rows (plan(): the recomputed
+// halo); "on" fuses every block; "off" nothing.  Tuning knobs for benchmarks, read once at load:
 // LITEPOSE_FUSE_MIN_KB, LITEPOSE_FUSE_HALO_PCT, LITEPOSE_FUSE_BAND,
 // LITEPOSE_FUSE_SLACK, LITEPOSE_FUSE_CHUNKS (per thread),
 // LITEPOSE_FUSE_CACHE_KB, LITEPOSE_FUSE_RECOMPUTE.
 //
 // Profiling: a fused block still reports three rows (.inv, .depth_conv,
-// .point_conv; the fused stem first.0-2), kernel "fused:<kernel>": the
+// .point_conv; the fused stem first.0-2; the fused head tail its six
+// layers), kernel "fused:<kernel>": the
 // call's wall time is split in proportion to the time its threads spent in
 // each part, and the rows' spans are the parts' real per-band intervals.
 #include <algorithm>
@@ -51,6 +54,7 @@
 #include "ops/aligned.h"
 #include "ops/dispatch.h"
 #include "ops/fused_block.h"
+#include "ops/fused_tail.h"
 #include "ops/ops.h"
 #include "ops/pack.h"
 
@@ -163,6 +167,7 @@ struct Network::Impl {
   ops::FusedIRTuning fuse_tuning;
   ops::FusedIRTrace fuse_trace;
   bool stem_fused = false;  // stem conv -> dw -> pw as one fused call (plan)
+  bool tail_fused = false;  // the head's full-resolution tail as one fused call (plan)
 
   // memory plan
   int plan_h = -1, plan_w = -1;
@@ -204,6 +209,7 @@ struct Network::Impl {
     timings.push_back(std::move(lt));
   }
 
+  void fused_tail(const float* refined, size_t rh, size_t rw, const float* raw, const float* skip, float* out);
   void fused_block(const Block& blk, size_t ch, size_t cw, size_t cc, size_t oh, size_t ow, const float* src,
                    float* dst);
   // The stem as a fused block: conv rows are its "expand".
@@ -214,6 +220,14 @@ struct Network::Impl {
   void run_fused(const ops::FusedIRParams& fp, const ops::FusedIRWeights& fw, const float* src, float* dst,
                  const std::string names[3], const char* kernels[3], const std::vector<int> in_s[3],
                  const std::vector<int> out_s[3], const double macs[3]);
+  // The head's last deconvolution and final layers (ops/fused_tail.h).
+  ops::FusedTailParams tail_params(size_t rh, size_t rw) const;
+  // Profiling rows of one fused call of n parts: the call's wall time
+  // [t0, t1) split in proportion to the time its threads spent in each
+  // part (fuse_trace); each row's spans are its part's real intervals.
+  void record_fused_parts(std::chrono::steady_clock::time_point t0, std::chrono::steady_clock::time_point t1,
+                          int n, const std::string names[], const char* const ops_[], const char* const kernels[],
+                          const std::vector<int> in_s[], const std::vector<int> out_s[], const double macs[]);
 };
 
 void Network::Impl::load(const ModelContents& m, const NetworkOptions& opts) {
@@ -348,6 +362,13 @@ void Network::Impl::plan(int h, int w) {
       if (bi > 0 && blk.fused) spare = !spare;
     }
   }
+  // The head's tail (last deconvolution -> final layers) is fused unless
+  // fusion is off: r[2] and its share of t leave the memory plan.
+  tail_fused = fuse != Fuse::kOff;
+  if (tail_fused) {
+    const ops::FusedTailParams tp = tail_params(ch * 4, cw * 4);  // deconv 2 reads the 1/4 resolution
+    max_f = std::max(max_f, ops::fused_tail_scratch_floats(tp, ops::fused_tail_tiling(tp, 1, 1)));
+  }
   e.resize(max_e);
   d.resize(max_d);
   y.resize(max_y);
@@ -358,6 +379,10 @@ void Network::Impl::plan(int h, int w) {
   for (int i = 0; i < 3; ++i) {
     rh *= 2;
     rw *= 2;
+    if (i == 2 && tail_fused) {
+      r[i].resize(0);
+      continue;
+    }
     r[i].resize(rh * rw * deconv[i].co);
     if (i > 0) {
       const SepConv& fr = final_refined[i - 1];
@@ -461,6 +486,10 @@ void Network::Impl::forward_one(const float* x_nchw, int h, int w, float* out4, 
     const DeconvLayer& dl = deconv[i];
     const int raw_idx = 3 - i;  // x_list[-i-2]
     const std::string n = std::to_string(i);
+    if (i == 2 && tail_fused) {  // deconv 2 -> final layers 1, in row bands
+      fused_tail(refined, rh, rw, x[raw_idx].data(), x[0].data(), o2.data());
+      break;
+    }
     kernels::DeconvParams p1{rh, rw, dl.ci_refined, dl.co, false, -kInf, kInf};
     layer(nullptr, "deconv_refined." + n, "deconv", k.deconv_name, shape(rh, rw, dl.ci_refined),
           shape(2 * rh, 2 * rw, dl.co), double(4 * rh * rw * dl.ci_refined * dl.co * 4),
@@ -537,15 +566,25 @@ void Network::Impl::run_fused(const ops::FusedIRParams& fp, const ops::FusedIRWe
   const auto t0 = std::chrono::steady_clock::now();
   ops::fused_inverted_residual(*ks, *pool, fp, fw, tl, src, dst, fscratch.data(), &fuse_trace);
   const auto t1 = std::chrono::steady_clock::now();
+  const char* const ops_[3] = {fw.conv ? "conv" : "gemm", "dwconv", "gemm"};
+  record_fused_parts(t0, t1, 3, names, ops_, kernels, in_s, out_s, macs);
+}
+
+void Network::Impl::record_fused_parts(std::chrono::steady_clock::time_point t0,
+                                       std::chrono::steady_clock::time_point t1, int n, const std::string names[],
+                                       const char* const ops_[], const char* const kernels[],
+                                       const std::vector<int> in_s[], const std::vector<int> out_s[],
+                                       const double macs[]) {
   pool->take_spans();  // the per-part spans below replace the per-task ones
-  double part_ms[3] = {0, 0, 0};
+  std::vector<double> part_ms(static_cast<size_t>(n), 0.0);
   for (const auto& th : fuse_trace.spans)
-    for (const auto& sp : th) part_ms[sp.part] += std::chrono::duration<double, std::milli>(sp.end - sp.start).count();
-  const double total = part_ms[0] + part_ms[1] + part_ms[2];
+    for (const auto& sp : th)
+      part_ms[static_cast<size_t>(sp.part)] += std::chrono::duration<double, std::milli>(sp.end - sp.start).count();
+  double total = 0;
+  for (double v : part_ms) total += v;
   const double wall = std::chrono::duration<double, std::milli>(t1 - t0).count();
-  const char* ops_[3] = {fw.conv ? "conv" : "gemm", "dwconv", "gemm"};
   double start = rel_ms(t0);
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < n; ++i) {
     LayerTiming lt;
     lt.name = names[i];
     lt.op = ops_[i];
@@ -553,7 +592,7 @@ void Network::Impl::run_fused(const ops::FusedIRParams& fp, const ops::FusedIRWe
     lt.in_shape = in_s[i];
     lt.out_shape = out_s[i];
     lt.macs = macs[i];
-    lt.ms = total > 0 ? wall * part_ms[i] / total : wall / 3;
+    lt.ms = total > 0 ? wall * part_ms[static_cast<size_t>(i)] / total : wall / n;
     lt.start_ms = start;
     start += lt.ms;
     for (size_t th = 0; th < fuse_trace.spans.size(); ++th)
@@ -561,6 +600,61 @@ void Network::Impl::run_fused(const ops::FusedIRParams& fp, const ops::FusedIRWe
         if (sp.part == i) lt.spans.push_back({static_cast<int>(th), rel_ms(sp.start), rel_ms(sp.end)});
     timings.push_back(std::move(lt));
   }
+}
+
+ops::FusedTailParams Network::Impl::tail_params(size_t rh, size_t rw) const {
+  const DeconvLayer& dl = deconv[2];
+  const SepConv& fr = final_refined[1];
+  const SepConv& fs = final_raw[1];
+  const size_t H = 2 * rh, W = 2 * rw;
+  ops::FusedTailParams p{};
+  p.refined = {rh, rw, dl.ci_refined, dl.co, false, -kInf, kInf};
+  p.raw = {rh, rw, dl.ci_raw, dl.co, true, 0.f, kInf};
+  p.dw_r = {H, W, fr.dw.c, H, W, fr.dw.k, 1, fr.dw.k / 2, 0.f, kInf};
+  p.dw_s = {H, W, fs.dw.c, H, W, fs.dw.k, 1, fs.dw.k / 2, 0.f, kInf};
+  p.n = fr.point.n;
+  return p;
+}
+
+// The head's tail: deconv_refined.2 + deconv_raw.2 -> final_refined.1,
+// final_raw.1 in row bands (ops/fused_tail.h); profiled as the six layers.
+void Network::Impl::fused_tail(const float* refined, size_t rh, size_t rw, const float* raw, const float* skip,
+                               float* out) {
+  const ops::FusedTailParams p = tail_params(rh, rw);
+  const DeconvLayer& dl = deconv[2];
+  const SepConv& fr = final_refined[1];
+  const SepConv& fs = final_raw[1];
+  const ops::FusedTailWeights w{dl.w_refined.data(), dl.bias.data(),    dl.w_raw.data(),
+                                fr.dw.w.data(),      fr.dw.bias.data(), fr.point.w.data(),
+                                fs.dw.w.data(),      fs.dw.bias.data(), fs.point.w.data()};
+  const ops::FusedTailTiling tl = ops::fused_tail_tiling(p, pool->num_threads(), fuse_tuning.chunks_per_thread);
+  const size_t need = ops::fused_tail_scratch_floats(p, tl) * static_cast<size_t>(pool->num_threads());
+  if (fscratch.size() < need) fscratch.resize(need);  // only after set_num_threads()
+  if (!profiling) {
+    ops::fused_tail(*ks, *pool, p, w, tl, refined, raw, skip, out, fscratch.data(), nullptr);
+    return;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  ops::fused_tail(*ks, *pool, p, w, tl, refined, raw, skip, out, fscratch.data(), &fuse_trace);
+  const auto t1 = std::chrono::steady_clock::now();
+  const size_t H = 2 * rh, W = 2 * rw, C = dl.co, CS = fs.dw.c, N = p.n;
+  auto shape = [](size_t hh, size_t ww, size_t c) {
+    return std::vector<int>{static_cast<int>(hh), static_cast<int>(ww), static_cast<int>(c)};
+  };
+  const std::string names[6] = {"deconv_refined.2",       "deconv_raw.2",       "final_refined.1.conv.0",
+                                "final_refined.1.conv.3", "final_raw.1.conv.0", "final_raw.1.conv.3"};
+  const char* const ops_[6] = {"deconv", "deconv", "dwconv", "gemm", "dwconv", "gemm"};
+  const ops::KernelSet& k = *ks;
+  const char* const kern[6] = {k.deconv_name, k.deconv_name, k.dwconv_name, k.gemm_name, k.dwconv_name, k.gemm_name};
+  const std::vector<int> in_s[6] = {shape(rh, rw, dl.ci_refined), shape(rh, rw, dl.ci_raw), shape(H, W, C),
+                                    shape(H, W, C),               shape(H, W, CS),           shape(H, W, CS)};
+  const std::vector<int> out_s[6] = {shape(H, W, C), shape(H, W, C), shape(H, W, C),
+                                     shape(H, W, N), shape(H, W, CS), shape(H, W, N)};
+  const double kr = double(fr.dw.k * fr.dw.k), ksk = double(fs.dw.k * fs.dw.k);
+  const double macs[6] = {double(4 * rh * rw * dl.ci_refined * dl.co * 4), double(4 * rh * rw * dl.ci_raw * dl.co * 4),
+                          double(H * W * C) * kr, double(H * W * C * N), double(H * W * CS) * ksk,
+                          double(H * W * CS * N)};
+  record_fused_parts(t0, t1, 6, names, ops_, kern, in_s, out_s, macs);
 }
 
 Network::Network(const std::string& path, const NetworkOptions& opts) : impl_(new Impl) {

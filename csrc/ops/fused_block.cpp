@@ -36,6 +36,17 @@ size_t window_need(const FusedIRParams& p, size_t band) {
 
 }  // namespace
 
+long RowWindow::make_room(float* win, size_t row_floats, size_t cap, long lo, long hi, bool fresh) {
+  if (fresh || lo >= w1) {
+    wbase = w1 = lo;
+  } else if (static_cast<size_t>(hi - wbase) > cap) {
+    std::memmove(win, win + static_cast<size_t>(lo - wbase) * row_floats,
+                 static_cast<size_t>(w1 - lo) * row_floats * sizeof(float));
+    wbase = lo;
+  }
+  return w1;
+}
+
 FusedIRTiling fused_ir_tiling(const FusedIRParams& p, int threads, const FusedIRTuning& tu) {
   FusedIRTiling t;
   const size_t row = p.in_w * p.hidden, orow = p.out_w * p.hidden;
@@ -80,38 +91,24 @@ void fused_inverted_residual(const KernelSet& ks, ThreadPool& pool, const FusedI
   // next chunk usually starts where its last one ended and its window (halo
   // included) carries on; only a chunk taken from another thread's run
   // (when that thread falls behind) starts a fresh window.
-  struct Window {
-    long wbase = 0, w1 = 0;  // the window holds expanded rows [wbase, w1)
-    size_t next = SIZE_MAX;  // first output row of the chunk that would continue it
-  };
-  Window few[16];  // no allocation per call up to 16 threads
-  std::vector<Window> many(pool.num_threads() > 16 ? static_cast<size_t>(pool.num_threads()) : 0);
-  Window* windows = many.empty() ? few : many.data();
+  RowWindows windows(pool.num_threads());
   auto run_chunk = [&](size_t c, int thread) {
     const size_t c0 = p.out_h * c / chunks, c1 = p.out_h * (c + 1) / chunks;
     float* win = scratch + static_cast<size_t>(thread) * per_thread;
     float* dwo = win + win_floats;
     std::vector<FusedIRTrace::Span>* spans = trace ? &trace->spans[static_cast<size_t>(thread)] : nullptr;
     auto now = [] { return std::chrono::steady_clock::now(); };
-    Window& st = windows[static_cast<size_t>(thread)];
-    long& wbase = st.wbase;
-    long& w1 = st.w1;
-    bool empty = st.next != c0;
-    st.next = c1;
+    RowWindow& st = windows[thread];
+    bool fresh = st.start_chunk(c0, c1);
     for (size_t oy0 = c0; oy0 < c1; oy0 += t.band_rows) {
       const size_t oy1 = std::min(c1, oy0 + t.band_rows);
       const long lo = std::max<long>(0, static_cast<long>(oy0) * S - pad);
       const long hi = std::min<long>(H, static_cast<long>(oy1 - 1) * S - pad + K);
       std::chrono::steady_clock::time_point t0;
       if (spans) t0 = now();
-      if (empty || t.recompute || lo >= w1) {
-        wbase = w1 = lo;
-        empty = false;
-      } else if (static_cast<size_t>(hi - wbase) > t.window_rows) {
-        // keep the halo [lo, w1): move it to the window's start
-        std::memmove(win, win + static_cast<size_t>(lo - wbase) * row, static_cast<size_t>(w1 - lo) * row * sizeof(float));
-        wbase = lo;
-      }
+      const long w1 = st.make_room(win, row, t.window_rows, lo, hi, fresh || t.recompute);
+      const long wbase = st.wbase;
+      fresh = false;
       if (hi > w1) {
         if (w.conv)  // the conv kernel writes output row y at out + y * row
           ks.conv(*w.conv, in, w.conv_w, w.conv_b, win - static_cast<size_t>(wbase) * row, static_cast<size_t>(w1),
@@ -119,7 +116,7 @@ void fused_inverted_residual(const KernelSet& ks, ThreadPool& pool, const FusedI
         else
           ks.gemm(static_cast<size_t>(hi - w1) * W, HID, C, in + static_cast<size_t>(w1) * W * C, C, w.expand,
                   win + static_cast<size_t>(w1 - wbase) * row, HID, nullptr, HID, 0.f, 6.f);
-        w1 = hi;
+        st.w1 = hi;
       }
       std::chrono::steady_clock::time_point t1;
       if (spans) {

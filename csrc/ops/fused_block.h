@@ -27,12 +27,48 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "ops/dispatch.h"
 #include "ops/threadpool.h"
 
 namespace litepose::ops {
+
+// A per-thread window of consecutive rows [wbase, w1) of a tensor that a
+// fused call produces band by band (the expanded rows of a block, the
+// deconvolution rows of the head's tail), kept from one band to the next
+// and from one of the thread's chunks to the next when the chunk continues
+// the last one (`next`).
+struct RowWindow {
+  long wbase = 0, w1 = 0;  // the window holds rows [wbase, w1)
+  size_t next = SIZE_MAX;  // first output row of the chunk that would continue it
+
+  // Start a chunk of output rows [c0, c1); true when it does not continue
+  // the window (the rows must be produced afresh).
+  bool start_chunk(size_t c0, size_t c1) {
+    const bool fresh = next != c0;
+    next = c1;
+    return fresh;
+  }
+  // Before a band that reads rows [lo, hi): drop the rows when `fresh` or
+  // when lo is past them; move the rows [lo, w1) that it keeps to the
+  // window's start when hi would pass `cap` rows.  Returns the first row
+  // the caller must produce: rows [ret, hi) go to win + (row - wbase) *
+  // row_floats; the caller then sets w1 = hi.
+  long make_room(float* win, size_t row_floats, size_t cap, long lo, long hi, bool fresh);
+};
+
+// RowWindow per pool thread, without allocation up to 16 threads.
+class RowWindows {
+ public:
+  explicit RowWindows(int threads) : many_(threads > 16 ? static_cast<size_t>(threads) : 0) {}
+  RowWindow& operator[](int thread) { return many_.empty() ? few_[thread] : many_[static_cast<size_t>(thread)]; }
+
+ private:
+  RowWindow few_[16];
+  std::vector<RowWindow> many_;
+};
 
 struct FusedIRParams {
   size_t in_h, in_w, in_c;  // block input  [in_h][in_w][in_c]

@@ -1,5 +1,6 @@
-"""Fused inverted residual blocks (csrc/ops/fused_block.*) against the
-unfused layers: the outputs must be bit-identical, on every ISA this CPU
+"""Fused inverted residual blocks (csrc/ops/fused_block.*) and the fused
+head tail (csrc/ops/fused_tail.*) against the unfused layers
+(LITEPOSE_FUSE=0): the outputs must be bit-identical, on every ISA this CPU
 runs, at 1 and 3 threads, for odd image sizes and for every band geometry
 (band heights, window slack, chunks, recompute), including stages that mix
 fused and unfused blocks.  Fusion is chosen when the Network is built, from
@@ -88,6 +89,14 @@ def test_fused_profile_keeps_layer_rows(monkeypatch, models):
         r = rows[name]
         assert r.op == op and r.kernel.startswith("fused:")
     assert rows["first.1"].macs == 32 * 32 * 32 * 9  # 1/2 of 64x64, 32 channels, 3x3
+    # the head's tail (deconv 2 -> final layers 1) runs fused and keeps its six rows
+    for name, op in (("deconv_refined.2", "deconv"), ("deconv_raw.2", "deconv"),
+                     ("final_refined.1.conv.0", "dwconv"), ("final_refined.1.conv.3", "gemm"),
+                     ("final_raw.1.conv.0", "dwconv"), ("final_raw.1.conv.3", "gemm")):
+        r = rows[name]
+        assert r.op == op and r.kernel.startswith("fused:"), name
+    assert rows["deconv_refined.1"].kernel.startswith("f32-deconv")  # the 1/4 resolution stays unfused
+    assert rows["final_refined.1.conv.0"].out_shape == [32, 32, 24]  # XS: deconv channels 24 at 1/2 of 64x64
 
 
 def _fused_rows(net, x):

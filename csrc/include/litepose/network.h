@@ -44,6 +44,8 @@ struct NetworkOptions {
   // in cache (bit-identical results either way): "" (LITEPOSE_FUSE, else
   // "auto"), "auto" (blocks where it is measured to win), "on" (every
   // block), "off" (none: expand, depthwise and project as separate layers).
+  // Unless "off", the stem and the head's full-resolution tail (last
+  // deconvolution -> final layers) run in row bands too.
   std::string fuse;
 };
 

@@ -1,0 +1,111 @@
+// Fused head tail; design in fused_tail.h.
+//
+// One band of output rows [y0, y1), dw_r of kernel k (pad k/2):
+//
+//   window (scratch): rows [wbase, w1) of r     the band reads r rows
+//   +----------------------------+               [y0 - pad, y1 + pad)
+//   | kept from the last band    |   <- clipped to [0, H); rows it lacks
+//   | new rows: both deconvs     |      are produced by the two deconvs
+//   +----------------------------+
+//   | slack, 1 row prefetch pad  |
+//   +----------------------------+
+//   | t: band x W x max(C, Cs)   |   dw_r output, then pw_r -> out rows;
+//   +----------------------------+   dw_s output, then pw_s adds to them
+#include "ops/fused_tail.h"
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+
+namespace litepose::ops {
+
+namespace {
+
+size_t round16(size_t n) { return (n + 15) / 16 * 16; }
+
+size_t window_rows(const FusedTailParams& p, const FusedTailTiling& t) {
+  return t.band_rows + 2 * static_cast<size_t>(p.dw_r.pad) + t.slack_rows;
+}
+
+}  // namespace
+
+FusedTailTiling fused_tail_tiling(const FusedTailParams& p, int threads, size_t chunks_per_thread) {
+  FusedTailTiling t;
+  const size_t H = p.dw_r.out_h;
+  const size_t bands = (H + t.band_rows - 1) / t.band_rows;
+  const size_t want = static_cast<size_t>(std::max(1, threads)) * std::max<size_t>(1, chunks_per_thread);
+  t.chunks = std::max<size_t>(1, std::min(want, bands));
+  return t;
+}
+
+size_t fused_tail_scratch_floats(const FusedTailParams& p, const FusedTailTiling& t) {
+  const size_t W = p.dw_r.in_w;
+  return round16((window_rows(p, t) + 1) * W * p.dw_r.channels) +
+         round16(t.band_rows * W * std::max(p.dw_r.channels, p.dw_s.channels));
+}
+
+void fused_tail(const KernelSet& ks, ThreadPool& pool, const FusedTailParams& p, const FusedTailWeights& w,
+                const FusedTailTiling& t, const float* ref, const float* raw, const float* skip, float* out,
+                float* scratch, FusedIRTrace* trace) {
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  const size_t H = p.dw_r.out_h, W = p.dw_r.in_w, C = p.dw_r.channels, CS = p.dw_s.channels, N = p.n;
+  const long pad = p.dw_r.pad, HL = static_cast<long>(H);
+  const size_t row = W * C;
+  const size_t cap = window_rows(p, t);
+  const size_t per_thread = fused_tail_scratch_floats(p, t);
+  const size_t win_floats = round16((cap + 1) * row);
+  const size_t chunks = t.chunks;
+  if (trace) trace->spans.assign(static_cast<size_t>(pool.num_threads()), {});
+
+  RowWindows windows(pool.num_threads());
+  auto run_chunk = [&](size_t c, int thread) {
+    // chunk boundaries on even rows: the deconvolution's row pairs
+    const size_t c0 = H / 2 * c / chunks * 2, c1 = c + 1 == chunks ? H : H / 2 * (c + 1) / chunks * 2;
+    float* win = scratch + static_cast<size_t>(thread) * per_thread;
+    float* tb = win + win_floats;
+    std::vector<FusedIRTrace::Span>* spans = trace ? &trace->spans[static_cast<size_t>(thread)] : nullptr;
+    auto stamp = [&](int part, std::chrono::steady_clock::time_point& t0) {
+      if (!spans) return;
+      const auto t1 = std::chrono::steady_clock::now();
+      if (part >= 0) spans->push_back({part, t0, t1});
+      t0 = t1;
+    };
+    RowWindow& st = windows[thread];
+    bool fresh = st.start_chunk(c0, c1);
+    for (size_t y0 = c0; y0 < c1; y0 += t.band_rows) {
+      const size_t y1 = std::min(c1, y0 + t.band_rows);
+      const long lo = std::max<long>(0, static_cast<long>(y0) - pad);
+      const long hi = std::min<long>(HL, static_cast<long>(y1) + pad);
+      std::chrono::steady_clock::time_point t0;
+      stamp(-1, t0);
+      const long w1 = st.make_room(win, row, cap, lo, hi, fresh);
+      fresh = false;
+      float* r = win - static_cast<size_t>(st.wbase) * row;  // row y of r at r + y * row
+      if (hi > w1) {
+        ks.deconv(p.refined, ref, w.refined_w, w.refined_b, r, static_cast<size_t>(w1), static_cast<size_t>(hi));
+        stamp(0, t0);
+        ks.deconv(p.raw, raw, w.raw_w, nullptr, r, static_cast<size_t>(w1), static_cast<size_t>(hi));
+        stamp(1, t0);
+        st.w1 = hi;
+      }
+      float* o = out + y0 * W * N;
+      const size_t m = (y1 - y0) * W;
+      ks.dwconv(p.dw_r, r, w.dw_r_w, w.dw_r_b, tb - y0 * row, y0, y1);
+      stamp(2, t0);
+      ks.gemm(m, N, C, tb, C, w.pw_r, o, N, nullptr, N, -kInf, kInf);
+      stamp(3, t0);
+      ks.dwconv(p.dw_s, skip, w.dw_s_w, w.dw_s_b, tb - y0 * W * CS, y0, y1);
+      stamp(4, t0);
+      ks.gemm(m, N, CS, tb, CS, w.pw_s, o, N, o, N, -kInf, kInf);
+      stamp(5, t0);
+    }
+  };
+
+  if (chunks == 1 && !pool.tracing()) {
+    run_chunk(0, 0);
+    return;
+  }
+  pool.parallel_for(chunks, [&](size_t c, int thread) { run_chunk(c, thread); });
+}
+
+}  // namespace litepose::ops

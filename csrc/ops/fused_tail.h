@@ -1,0 +1,62 @@
+// Fused full-resolution tail of the LitePose head, in bands of output rows:
+//
+//   r   = deconv_refined(ref) + deconv_raw(raw), ReLU     [H][W][C]  (raw accumulates)
+//   out = pw_r(dw_r(r)) + pw_s(dw_s(skip))                 [H][W][N]
+//
+// The unfused head writes r (H/2 x W/2 of the input, 32 channels: 6.4 MB at
+// 448 x 448), reads it back three times and writes and reads the depthwise
+// output t as large again; here r lives only in a per-thread window of
+// rows (halo: the dw_r kernel's pad above and below, kept from band to band
+// as in fused_block.h) and t only for one band, so neither is in the
+// memory plan.
+//
+// Exactness: every kernel computes each output element from the same values
+// in the same order whatever row range it is given (kernels.h), and the
+// per-element order of the parts is the unfused one (refined, then raw
+// accumulated; pw_r writes out, pw_s adds to it as its residual), so the
+// fused tail equals the unfused layers bit for bit.
+//
+// Threads: as fused_block.h: several contiguous chunks of output rows per
+// thread, a thread's window carries on through its own consecutive chunks.
+// `out` must not alias any input.
+#pragma once
+
+#include <cstddef>
+
+#include "ops/dispatch.h"
+#include "ops/fused_block.h"
+#include "ops/threadpool.h"
+
+namespace litepose::ops {
+
+struct FusedTailParams {
+  kernels::DeconvParams refined, raw;  // both produce r [2 in_h][2 in_w][out_c]; raw.accumulate
+  kernels::DwConvParams dw_r, dw_s;    // stride 1, on r and on skip, both H x W
+  size_t n;                            // output channels of pw_r and pw_s
+};
+
+struct FusedTailWeights {
+  const float *refined_w, *refined_b, *raw_w;  // packed deconv weights, bias
+  const float *dw_r_w, *dw_r_b, *pw_r;         // packed dw weights, bias, packed GEMM weights
+  const float *dw_s_w, *dw_s_b, *pw_s;
+};
+
+struct FusedTailTiling {
+  size_t band_rows = 4;   // even: the deconv and depthwise kernels' row pairs
+  size_t slack_rows = 8;  // window rows beyond band + halo (see FusedIRTuning)
+  size_t chunks = 1;
+};
+
+FusedTailTiling fused_tail_tiling(const FusedTailParams& p, int threads, size_t chunks_per_thread);
+
+// Floats of scratch one thread needs, a multiple of 16.
+size_t fused_tail_scratch_floats(const FusedTailParams& p, const FusedTailTiling& t);
+
+// Parts in the trace: 0 deconv_refined, 1 deconv_raw, 2 dw_r, 3 pw_r,
+// 4 dw_s, 5 pw_s.  scratch: num_threads * fused_tail_scratch_floats floats,
+// 64-byte aligned.
+void fused_tail(const KernelSet& ks, ThreadPool& pool, const FusedTailParams& p, const FusedTailWeights& w,
+                const FusedTailTiling& t, const float* ref, const float* raw, const float* skip, float* out,
+                float* scratch, FusedIRTrace* trace);
+
+}  // namespace litepose::ops
