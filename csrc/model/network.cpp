@@ -20,7 +20,8 @@
 //            tail is fused: deconv 2 -> final layers 1 in row bands,
 //            ops/fused_tail.h; then t only serves the 1/4 final layers)
 //   t        depthwise scratch of the separable final layers
-//   o4, o2   NHWC outputs before the transpose to NCHW
+//   o4, o2   NHWC outputs before the transpose to NCHW (o2 empty when the
+//            head's tail is fused: it transposes its bands into out2)
 // Unfused blocks after the first of each stage run in place on x[s+1]: the
 // project GEMM reads each residual element before it writes the same
 // element.  A fused block cannot run in place (one thread's band still reads
@@ -209,7 +210,7 @@ struct Network::Impl {
     timings.push_back(std::move(lt));
   }
 
-  void fused_tail(const float* refined, size_t rh, size_t rw, const float* raw, const float* skip, float* out);
+  void fused_tail(const float* refined, size_t rh, size_t rw, const float* raw, const float* skip, float* out2);
   void fused_block(const Block& blk, size_t ch, size_t cw, size_t cc, size_t oh, size_t ow, const float* src,
                    float* dst);
   // The stem as a fused block: conv rows are its "expand".
@@ -392,7 +393,7 @@ void Network::Impl::plan(int h, int w) {
   }
   t.resize(max_t);
   o4.resize((H / 4) * (W / 4) * 2 * K);
-  o2.resize((H / 2) * (W / 2) * K);
+  o2.resize(tail_fused ? 0 : (H / 2) * (W / 2) * K);
   plan_h = h;
   plan_w = w;
 }
@@ -487,7 +488,7 @@ void Network::Impl::forward_one(const float* x_nchw, int h, int w, float* out4, 
     const int raw_idx = 3 - i;  // x_list[-i-2]
     const std::string n = std::to_string(i);
     if (i == 2 && tail_fused) {  // deconv 2 -> final layers 1, in row bands
-      fused_tail(refined, rh, rw, x[raw_idx].data(), x[0].data(), o2.data());
+      fused_tail(refined, rh, rw, x[raw_idx].data(), x[0].data(), out2);
       break;
     }
     kernels::DeconvParams p1{rh, rw, dl.ci_refined, dl.co, false, -kInf, kInf};
@@ -525,7 +526,7 @@ void Network::Impl::forward_one(const float* x_nchw, int h, int w, float* out4, 
   const size_t K = static_cast<size_t>(info.num_joints);
   layer("output.to_nchw", "", "layout", "nhwc-to-nchw", shape(H / 4, W / 4, 2 * K), {static_cast<int>(2 * K), h / 4, w / 4}, 0, [&] {
     ops::nhwc_to_nchw(tp, o4.data(), H / 4, W / 4, 2 * K, out4);
-    ops::nhwc_to_nchw(tp, o2.data(), H / 2, W / 2, K, out2);
+    if (!tail_fused) ops::nhwc_to_nchw(tp, o2.data(), H / 2, W / 2, K, out2);
   });
   (void)xc;
 }
@@ -617,9 +618,10 @@ ops::FusedTailParams Network::Impl::tail_params(size_t rh, size_t rw) const {
 }
 
 // The head's tail: deconv_refined.2 + deconv_raw.2 -> final_refined.1,
-// final_raw.1 in row bands (ops/fused_tail.h); profiled as the six layers.
+// final_raw.1 in row bands (ops/fused_tail.h), each band transposed into
+// out2; profiled as the six layers and output2.to_nchw.
 void Network::Impl::fused_tail(const float* refined, size_t rh, size_t rw, const float* raw, const float* skip,
-                               float* out) {
+                               float* out2) {
   const ops::FusedTailParams p = tail_params(rh, rw);
   const DeconvLayer& dl = deconv[2];
   const SepConv& fr = final_refined[1];
@@ -631,30 +633,33 @@ void Network::Impl::fused_tail(const float* refined, size_t rh, size_t rw, const
   const size_t need = ops::fused_tail_scratch_floats(p, tl) * static_cast<size_t>(pool->num_threads());
   if (fscratch.size() < need) fscratch.resize(need);  // only after set_num_threads()
   if (!profiling) {
-    ops::fused_tail(*ks, *pool, p, w, tl, refined, raw, skip, out, fscratch.data(), nullptr);
+    ops::fused_tail(*ks, *pool, p, w, tl, refined, raw, skip, out2, fscratch.data(), nullptr);
     return;
   }
   const auto t0 = std::chrono::steady_clock::now();
-  ops::fused_tail(*ks, *pool, p, w, tl, refined, raw, skip, out, fscratch.data(), &fuse_trace);
+  ops::fused_tail(*ks, *pool, p, w, tl, refined, raw, skip, out2, fscratch.data(), &fuse_trace);
   const auto t1 = std::chrono::steady_clock::now();
   const size_t H = 2 * rh, W = 2 * rw, C = dl.co, CS = fs.dw.c, N = p.n;
   auto shape = [](size_t hh, size_t ww, size_t c) {
     return std::vector<int>{static_cast<int>(hh), static_cast<int>(ww), static_cast<int>(c)};
   };
-  const std::string names[6] = {"deconv_refined.2",       "deconv_raw.2",       "final_refined.1.conv.0",
-                                "final_refined.1.conv.3", "final_raw.1.conv.0", "final_raw.1.conv.3"};
-  const char* const ops_[6] = {"deconv", "deconv", "dwconv", "gemm", "dwconv", "gemm"};
+  const std::string names[7] = {"deconv_refined.2",   "deconv_raw.2",       "final_refined.1.conv.0",
+                                "final_refined.1.conv.3", "final_raw.1.conv.0", "final_raw.1.conv.3",
+                                "output2.to_nchw"};
+  const char* const ops_[7] = {"deconv", "deconv", "dwconv", "gemm", "dwconv", "gemm", "layout"};
   const ops::KernelSet& k = *ks;
-  const char* const kern[6] = {k.deconv_name, k.deconv_name, k.dwconv_name, k.gemm_name, k.dwconv_name, k.gemm_name};
-  const std::vector<int> in_s[6] = {shape(rh, rw, dl.ci_refined), shape(rh, rw, dl.ci_raw), shape(H, W, C),
-                                    shape(H, W, C),               shape(H, W, CS),           shape(H, W, CS)};
-  const std::vector<int> out_s[6] = {shape(H, W, C), shape(H, W, C), shape(H, W, C),
-                                     shape(H, W, N), shape(H, W, CS), shape(H, W, N)};
+  const char* const kern[7] = {k.deconv_name, k.deconv_name, k.dwconv_name, k.gemm_name,
+                               k.dwconv_name, k.gemm_name,   "nhwc-to-nchw"};
+  const std::vector<int> in_s[7] = {shape(rh, rw, dl.ci_refined), shape(rh, rw, dl.ci_raw), shape(H, W, C),
+                                    shape(H, W, C),               shape(H, W, CS),           shape(H, W, CS),
+                                    shape(H, W, N)};
+  const std::vector<int> out_s[7] = {shape(H, W, C), shape(H, W, C),  shape(H, W, C), shape(H, W, N),
+                                     shape(H, W, CS), shape(H, W, N), {static_cast<int>(N), static_cast<int>(H), static_cast<int>(W)}};
   const double kr = double(fr.dw.k * fr.dw.k), ksk = double(fs.dw.k * fs.dw.k);
-  const double macs[6] = {double(4 * rh * rw * dl.ci_refined * dl.co * 4), double(4 * rh * rw * dl.ci_raw * dl.co * 4),
+  const double macs[7] = {double(4 * rh * rw * dl.ci_refined * dl.co * 4), double(4 * rh * rw * dl.ci_raw * dl.co * 4),
                           double(H * W * C) * kr, double(H * W * C * N), double(H * W * CS) * ksk,
-                          double(H * W * CS * N)};
-  record_fused_parts(t0, t1, 6, names, ops_, kern, in_s, out_s, macs);
+                          double(H * W * CS * N), 0.0};
+  record_fused_parts(t0, t1, 7, names, ops_, kern, in_s, out_s, macs);
 }
 
 Network::Network(const std::string& path, const NetworkOptions& opts) : impl_(new Impl) {

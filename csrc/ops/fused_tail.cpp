@@ -9,9 +9,13 @@
 //   +----------------------------+
 //   | slack, 1 row prefetch pad  |
 //   +----------------------------+
-//   | t: band x W x max(C, Cs)   |   dw_r output, then pw_r -> out rows;
+//   | t: band x W x max(C, Cs)   |   dw_r output, then pw_r -> o rows;
 //   +----------------------------+   dw_s output, then pw_s adds to them
+//   | o: band x W x N            |   -> transposed into the NCHW output
+//   +----------------------------+
 #include "ops/fused_tail.h"
+
+#include "ops/ops.h"
 
 #include <algorithm>
 #include <chrono>
@@ -41,12 +45,12 @@ FusedTailTiling fused_tail_tiling(const FusedTailParams& p, int threads, size_t 
 size_t fused_tail_scratch_floats(const FusedTailParams& p, const FusedTailTiling& t) {
   const size_t W = p.dw_r.in_w;
   return round16((window_rows(p, t) + 1) * W * p.dw_r.channels) +
-         round16(t.band_rows * W * std::max(p.dw_r.channels, p.dw_s.channels));
+         round16(t.band_rows * W * std::max(p.dw_r.channels, p.dw_s.channels)) + round16(t.band_rows * W * p.n);
 }
 
 void fused_tail(const KernelSet& ks, ThreadPool& pool, const FusedTailParams& p, const FusedTailWeights& w,
-                const FusedTailTiling& t, const float* ref, const float* raw, const float* skip, float* out,
-                float* scratch, FusedIRTrace* trace) {
+                const FusedTailTiling& t, const float* ref, const float* raw, const float* skip,
+                float* out_nchw, float* scratch, FusedIRTrace* trace) {
   constexpr float kInf = std::numeric_limits<float>::infinity();
   const size_t H = p.dw_r.out_h, W = p.dw_r.in_w, C = p.dw_r.channels, CS = p.dw_s.channels, N = p.n;
   const long pad = p.dw_r.pad, HL = static_cast<long>(H);
@@ -63,6 +67,7 @@ void fused_tail(const KernelSet& ks, ThreadPool& pool, const FusedTailParams& p,
     const size_t c0 = H / 2 * c / chunks * 2, c1 = c + 1 == chunks ? H : H / 2 * (c + 1) / chunks * 2;
     float* win = scratch + static_cast<size_t>(thread) * per_thread;
     float* tb = win + win_floats;
+    float* ob = tb + round16(t.band_rows * W * std::max(C, CS));
     std::vector<FusedIRTrace::Span>* spans = trace ? &trace->spans[static_cast<size_t>(thread)] : nullptr;
     auto stamp = [&](int part, std::chrono::steady_clock::time_point& t0) {
       if (!spans) return;
@@ -88,7 +93,7 @@ void fused_tail(const KernelSet& ks, ThreadPool& pool, const FusedTailParams& p,
         stamp(1, t0);
         st.w1 = hi;
       }
-      float* o = out + y0 * W * N;
+      float* o = ob;  // rows [y0, y1) of the NHWC result
       const size_t m = (y1 - y0) * W;
       ks.dwconv(p.dw_r, r, w.dw_r_w, w.dw_r_b, tb - y0 * row, y0, y1);
       stamp(2, t0);
@@ -98,6 +103,8 @@ void fused_tail(const KernelSet& ks, ThreadPool& pool, const FusedTailParams& p,
       stamp(4, t0);
       ks.gemm(m, N, CS, tb, CS, w.pw_s, o, N, o, N, -kInf, kInf);
       stamp(5, t0);
+      nhwc_to_nchw_pixels(o - y0 * W * N, H * W, N, out_nchw, y0 * W, y1 * W);
+      stamp(6, t0);
     }
   };
 

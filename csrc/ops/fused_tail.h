@@ -1,14 +1,15 @@
 // Fused full-resolution tail of the LitePose head, in bands of output rows:
 //
 //   r   = deconv_refined(ref) + deconv_raw(raw), ReLU     [H][W][C]  (raw accumulates)
-//   out = pw_r(dw_r(r)) + pw_s(dw_s(skip))                 [H][W][N]
+//   out = pw_r(dw_r(r)) + pw_s(dw_s(skip))                 [N][H][W]
 //
 // The unfused head writes r (H/2 x W/2 of the input, 32 channels: 6.4 MB at
 // 448 x 448), reads it back three times and writes and reads the depthwise
 // output t as large again; here r lives only in a per-thread window of
 // rows (halo: the dw_r kernel's pad above and below, kept from band to band
 // as in fused_block.h) and t only for one band, so neither is in the
-// memory plan.
+// memory plan; nor is the NHWC result, which each band transposes into
+// the NCHW output while it is in cache.
 //
 // Exactness: every kernel computes each output element from the same values
 // in the same order whatever row range it is given (kernels.h), and the
@@ -18,7 +19,7 @@
 //
 // Threads: as fused_block.h: several contiguous chunks of output rows per
 // thread, a thread's window carries on through its own consecutive chunks.
-// `out` must not alias any input.
+// `out_nchw` must not alias any input.
 #pragma once
 
 #include <cstddef>
@@ -52,11 +53,13 @@ FusedTailTiling fused_tail_tiling(const FusedTailParams& p, int threads, size_t 
 // Floats of scratch one thread needs, a multiple of 16.
 size_t fused_tail_scratch_floats(const FusedTailParams& p, const FusedTailTiling& t);
 
+// out_nchw [N][H][W]: the result, transposed band by band from a per-thread
+// band buffer while it is in cache (the network's NCHW output).
 // Parts in the trace: 0 deconv_refined, 1 deconv_raw, 2 dw_r, 3 pw_r,
-// 4 dw_s, 5 pw_s.  scratch: num_threads * fused_tail_scratch_floats floats,
-// 64-byte aligned.
+// 4 dw_s, 5 pw_s, 6 the transpose.  scratch: num_threads *
+// fused_tail_scratch_floats floats, 64-byte aligned.
 void fused_tail(const KernelSet& ks, ThreadPool& pool, const FusedTailParams& p, const FusedTailWeights& w,
-                const FusedTailTiling& t, const float* ref, const float* raw, const float* skip, float* out,
-                float* scratch, FusedIRTrace* trace);
+                const FusedTailTiling& t, const float* ref, const float* raw, const float* skip,
+                float* out_nchw, float* scratch, FusedIRTrace* trace);
 
 }  // namespace litepose::ops

@@ -112,40 +112,42 @@ bool nchw_to_nhwc(ThreadPool& pool, const float* in, size_t c, size_t h, size_t 
   return finite.load(std::memory_order_relaxed);
 }
 
-void nhwc_to_nchw(ThreadPool& pool, const float* in, size_t h, size_t w, size_t c, float* out) {
+void nhwc_to_nchw_pixels(const float* in, size_t hw, size_t c, float* out, size_t p0, size_t p1) {
   // Tiles of kTile pixels: a tile's input (kTile x c floats) stays in L1
   // while each channel's kTile outputs are written as contiguous runs.  On
   // x86-64 (SSE2 is baseline) 4 pixels x 4 channels are transposed in
   // registers; other channels and targets copy one float at a time.
   constexpr size_t kTile = 64;
-  const size_t hw = h * w;
-  for_rows(pool, hw, kTile, [&](size_t p0, size_t p1) {
-    for (size_t t0 = p0; t0 < p1; t0 += kTile) {
-      const size_t t1 = std::min(p1, t0 + kTile);
-      size_t ch = 0;
+  for (size_t t0 = p0; t0 < p1; t0 += kTile) {
+    const size_t t1 = std::min(p1, t0 + kTile);
+    size_t ch = 0;
 #if defined(__SSE2__)
-      const size_t t4 = t0 + (t1 - t0) / 4 * 4;
-      for (; ch + 4 <= c; ch += 4) {
-        float* o = out + ch * hw;
-        for (size_t i = t0; i < t4; i += 4) {
-          __m128 r0 = _mm_loadu_ps(in + i * c + ch), r1 = _mm_loadu_ps(in + (i + 1) * c + ch);
-          __m128 r2 = _mm_loadu_ps(in + (i + 2) * c + ch), r3 = _mm_loadu_ps(in + (i + 3) * c + ch);
-          _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
-          _mm_storeu_ps(o + i, r0);
-          _mm_storeu_ps(o + hw + i, r1);
-          _mm_storeu_ps(o + 2 * hw + i, r2);
-          _mm_storeu_ps(o + 3 * hw + i, r3);
-        }
-        for (size_t i = t4; i < t1; ++i)
-          for (size_t j = 0; j < 4; ++j) o[j * hw + i] = in[i * c + ch + j];
+    const size_t t4 = t0 + (t1 - t0) / 4 * 4;
+    for (; ch + 4 <= c; ch += 4) {
+      float* o = out + ch * hw;
+      for (size_t i = t0; i < t4; i += 4) {
+        __m128 r0 = _mm_loadu_ps(in + i * c + ch), r1 = _mm_loadu_ps(in + (i + 1) * c + ch);
+        __m128 r2 = _mm_loadu_ps(in + (i + 2) * c + ch), r3 = _mm_loadu_ps(in + (i + 3) * c + ch);
+        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+        _mm_storeu_ps(o + i, r0);
+        _mm_storeu_ps(o + hw + i, r1);
+        _mm_storeu_ps(o + 2 * hw + i, r2);
+        _mm_storeu_ps(o + 3 * hw + i, r3);
       }
-#endif
-      for (; ch < c; ++ch) {
-        float* o = out + ch * hw;
-        for (size_t i = t0; i < t1; ++i) o[i] = in[i * c + ch];
-      }
+      for (size_t i = t4; i < t1; ++i)
+        for (size_t j = 0; j < 4; ++j) o[j * hw + i] = in[i * c + ch + j];
     }
-  });
+#endif
+    for (; ch < c; ++ch) {
+      float* o = out + ch * hw;
+      for (size_t i = t0; i < t1; ++i) o[i] = in[i * c + ch];
+    }
+  }
+}
+
+void nhwc_to_nchw(ThreadPool& pool, const float* in, size_t h, size_t w, size_t c, float* out) {
+  const size_t hw = h * w;
+  for_rows(pool, hw, 64, [&](size_t p0, size_t p1) { nhwc_to_nchw_pixels(in, hw, c, out, p0, p1); });
 }
 
 }  // namespace litepose::ops

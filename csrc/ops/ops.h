@@ -29,5 +29,8 @@ void conv(const KernelSet& ks, ThreadPool& pool, const kernels::ConvParams& p, c
 // either way).
 bool nchw_to_nhwc(ThreadPool& pool, const float* in, size_t c, size_t h, size_t w, float* out);
 void nhwc_to_nchw(ThreadPool& pool, const float* in, size_t h, size_t w, size_t c, float* out);
+// One thread's part of nhwc_to_nchw: pixels [p0, p1) of in [hw][c] to
+// out [c][hw] (reads in + p * c for p in [p0, p1) only).
+void nhwc_to_nchw_pixels(const float* in, size_t hw, size_t c, float* out, size_t p0, size_t p1);
 
 }  // namespace litepose::ops

@@ -92,7 +92,8 @@ def test_fused_profile_keeps_layer_rows(monkeypatch, models):
     # the head's tail (deconv 2 -> final layers 1) runs fused and keeps its six rows
     for name, op in (("deconv_refined.2", "deconv"), ("deconv_raw.2", "deconv"),
                      ("final_refined.1.conv.0", "dwconv"), ("final_refined.1.conv.3", "gemm"),
-                     ("final_raw.1.conv.0", "dwconv"), ("final_raw.1.conv.3", "gemm")):
+                     ("final_raw.1.conv.0", "dwconv"), ("final_raw.1.conv.3", "gemm"),
+                     ("output2.to_nchw", "layout")):  # its bands go to the NCHW output from cache
         r = rows[name]
         assert r.op == op and r.kernel.startswith("fused:"), name
     assert rows["deconv_refined.1"].kernel.startswith("f32-deconv")  # the 1/4 resolution stays unfused
