@@ -16,12 +16,13 @@
 //            before/after dw (empty when every block is fused)
 //   y        partner of x[s+1] for fused blocks (see below)
 //   fscratch per-thread row windows of the fused blocks (ops/fused_block.h)
-//   r[0..2]  deconv outputs at 1/8, 1/4, 1/2 (r[2] empty when the head's
-//            tail is fused: deconv 2 -> final layers 1 in row bands,
-//            ops/fused_tail.h; then t only serves the 1/4 final layers)
+//   r[0..2]  deconv outputs at 1/8, 1/4, 1/2
 //   t        depthwise scratch of the separable final layers
-//   o4, o2   NHWC outputs before the transpose to NCHW (o2 empty when the
-//            head's tail is fused: it transposes its bands into out2)
+//   o4, o2   NHWC outputs before the transpose to NCHW
+//   When the head's tail is fused (ops/fused_tail.h: deconv 2 -> final
+//   layers 1, and final layers 0 on r[1], in row bands, each band
+//   transposed into the NCHW output from cache), r[2], t, o4 and o2 are
+//   empty.
 // Unfused blocks after the first of each stage run in place on x[s+1]: the
 // project GEMM reads each residual element before it writes the same
 // element.  A fused block cannot run in place (one thread's band still reads
@@ -210,7 +211,8 @@ struct Network::Impl {
     timings.push_back(std::move(lt));
   }
 
-  void fused_tail(const float* refined, size_t rh, size_t rw, const float* raw, const float* skip, float* out2);
+  void fused_tail(int i, const float* refined, size_t rh, size_t rw, const float* raw, const float* skip,
+                  float* out_nchw);
   void fused_block(const Block& blk, size_t ch, size_t cw, size_t cc, size_t oh, size_t ow, const float* src,
                    float* dst);
   // The stem as a fused block: conv rows are its "expand".
@@ -222,7 +224,9 @@ struct Network::Impl {
                  const std::string names[3], const char* kernels[3], const std::vector<int> in_s[3],
                  const std::vector<int> out_s[3], const double macs[3]);
   // The head's last deconvolution and final layers (ops/fused_tail.h).
-  ops::FusedTailParams tail_params(size_t rh, size_t rw) const;
+  // Level i = 2: deconv 2 -> final layers 1 (-> out2); i = 1: final
+  // layers 0 on the given r[1] (-> out4).  rh x rw: deconv i's input.
+  ops::FusedTailParams tail_params(int i, size_t rh, size_t rw) const;
   // Profiling rows of one fused call of n parts: the call's wall time
   // [t0, t1) split in proportion to the time its threads spent in each
   // part (fuse_trace); each row's spans are its part's real intervals.
@@ -363,12 +367,15 @@ void Network::Impl::plan(int h, int w) {
       if (bi > 0 && blk.fused) spare = !spare;
     }
   }
-  // The head's tail (last deconvolution -> final layers) is fused unless
-  // fusion is off: r[2] and its share of t leave the memory plan.
+  // The head's tail (final layers at 1/4 and 1/2 with the last
+  // deconvolution) is fused unless fusion is off: r[2], t, o4 and o2 leave
+  // the memory plan.
   tail_fused = fuse != Fuse::kOff;
   if (tail_fused) {
-    const ops::FusedTailParams tp = tail_params(ch * 4, cw * 4);  // deconv 2 reads the 1/4 resolution
-    max_f = std::max(max_f, ops::fused_tail_scratch_floats(tp, ops::fused_tail_tiling(tp, 1, 1)));
+    for (int i = 1; i < 3; ++i) {  // deconv i reads the 1/16 resolution x 2^(i+1)
+      const ops::FusedTailParams tp = tail_params(i, ch << i, cw << i);
+      max_f = std::max(max_f, ops::fused_tail_scratch_floats(tp, ops::fused_tail_tiling(tp, 1, 1)));
+    }
   }
   e.resize(max_e);
   d.resize(max_d);
@@ -385,14 +392,14 @@ void Network::Impl::plan(int h, int w) {
       continue;
     }
     r[i].resize(rh * rw * deconv[i].co);
-    if (i > 0) {
+    if (i > 0 && !tail_fused) {
       const SepConv& fr = final_refined[i - 1];
       const SepConv& fw = final_raw[i - 1];
       max_t = std::max(max_t, rh * rw * std::max(fr.dw.c, fw.dw.c));
     }
   }
   t.resize(max_t);
-  o4.resize((H / 4) * (W / 4) * 2 * K);
+  o4.resize(tail_fused ? 0 : (H / 4) * (W / 4) * 2 * K);
   o2.resize(tail_fused ? 0 : (H / 2) * (W / 2) * K);
   plan_h = h;
   plan_w = w;
@@ -488,7 +495,7 @@ void Network::Impl::forward_one(const float* x_nchw, int h, int w, float* out4, 
     const int raw_idx = 3 - i;  // x_list[-i-2]
     const std::string n = std::to_string(i);
     if (i == 2 && tail_fused) {  // deconv 2 -> final layers 1, in row bands
-      fused_tail(refined, rh, rw, x[raw_idx].data(), x[0].data(), out2);
+      fused_tail(2, refined, rh, rw, x[raw_idx].data(), x[0].data(), out2);
       break;
     }
     kernels::DeconvParams p1{rh, rw, dl.ci_refined, dl.co, false, -kInf, kInf};
@@ -505,6 +512,10 @@ void Network::Impl::forward_one(const float* x_nchw, int h, int w, float* out4, 
     if (i == 0) continue;
     // final layer i-1: sepconv(refined) + sepconv(x_list[-i-3])
     const int skip_idx = 2 - i;
+    if (tail_fused) {  // i == 1: final layers 0 in row bands, r[1] given
+      fused_tail(1, refined, rh / 2, rw / 2, nullptr, x[skip_idx].data(), out4);
+      continue;
+    }
     float* o = i == 1 ? o4.data() : o2.data();
     const SepConv* seps[2] = {&final_refined[i - 1], &final_raw[i - 1]};
     const float* srcs[2] = {refined, x[skip_idx].data()};
@@ -524,10 +535,12 @@ void Network::Impl::forward_one(const float* x_nchw, int h, int w, float* out4, 
     }
   }
   const size_t K = static_cast<size_t>(info.num_joints);
-  layer("output.to_nchw", "", "layout", "nhwc-to-nchw", shape(H / 4, W / 4, 2 * K), {static_cast<int>(2 * K), h / 4, w / 4}, 0, [&] {
-    ops::nhwc_to_nchw(tp, o4.data(), H / 4, W / 4, 2 * K, out4);
-    if (!tail_fused) ops::nhwc_to_nchw(tp, o2.data(), H / 2, W / 2, K, out2);
-  });
+  if (!tail_fused)
+    layer("output.to_nchw", "", "layout", "nhwc-to-nchw", shape(H / 4, W / 4, 2 * K),
+          {static_cast<int>(2 * K), h / 4, w / 4}, 0, [&] {
+            ops::nhwc_to_nchw(tp, o4.data(), H / 4, W / 4, 2 * K, out4);
+            ops::nhwc_to_nchw(tp, o2.data(), H / 2, W / 2, K, out2);
+          });
   (void)xc;
 }
 
@@ -586,6 +599,7 @@ void Network::Impl::record_fused_parts(std::chrono::steady_clock::time_point t0,
   const double wall = std::chrono::duration<double, std::milli>(t1 - t0).count();
   double start = rel_ms(t0);
   for (int i = 0; i < n; ++i) {
+    if (names[i].empty()) continue;  // a part this call does not run
     LayerTiming lt;
     lt.name = names[i];
     lt.op = ops_[i];
@@ -603,10 +617,10 @@ void Network::Impl::record_fused_parts(std::chrono::steady_clock::time_point t0,
   }
 }
 
-ops::FusedTailParams Network::Impl::tail_params(size_t rh, size_t rw) const {
-  const DeconvLayer& dl = deconv[2];
-  const SepConv& fr = final_refined[1];
-  const SepConv& fs = final_raw[1];
+ops::FusedTailParams Network::Impl::tail_params(int i, size_t rh, size_t rw) const {
+  const DeconvLayer& dl = deconv[i];
+  const SepConv& fr = final_refined[i - 1];
+  const SepConv& fs = final_raw[i - 1];
   const size_t H = 2 * rh, W = 2 * rw;
   ops::FusedTailParams p{};
   p.refined = {rh, rw, dl.ci_refined, dl.co, false, -kInf, kInf};
@@ -614,38 +628,54 @@ ops::FusedTailParams Network::Impl::tail_params(size_t rh, size_t rw) const {
   p.dw_r = {H, W, fr.dw.c, H, W, fr.dw.k, 1, fr.dw.k / 2, 0.f, kInf};
   p.dw_s = {H, W, fs.dw.c, H, W, fs.dw.k, 1, fs.dw.k / 2, 0.f, kInf};
   p.n = fr.point.n;
+  p.r_given = i < 2;
   return p;
 }
 
-// The head's tail: deconv_refined.2 + deconv_raw.2 -> final_refined.1,
-// final_raw.1 in row bands (ops/fused_tail.h), each band transposed into
-// out2; profiled as the six layers and output2.to_nchw.
-void Network::Impl::fused_tail(const float* refined, size_t rh, size_t rw, const float* raw, const float* skip,
-                               float* out2) {
-  const ops::FusedTailParams p = tail_params(rh, rw);
-  const DeconvLayer& dl = deconv[2];
-  const SepConv& fr = final_refined[1];
-  const SepConv& fs = final_raw[1];
-  const ops::FusedTailWeights w{dl.w_refined.data(), dl.bias.data(),    dl.w_raw.data(),
-                                fr.dw.w.data(),      fr.dw.bias.data(), fr.point.w.data(),
-                                fs.dw.w.data(),      fs.dw.bias.data(), fs.point.w.data()};
+// The head's tail in row bands (ops/fused_tail.h), each band transposed into
+// the NCHW output: level 2 = deconv_refined.2 + deconv_raw.2 ->
+// final_refined.1, final_raw.1 -> out2; level 1 = final_refined.0 on the
+// given r[1], final_raw.0 -> out4.  Profiled as those layers plus
+// output<4|2>.to_nchw.
+void Network::Impl::fused_tail(int i, const float* refined, size_t rh, size_t rw, const float* raw,
+                               const float* skip, float* out_nchw) {
+  const ops::FusedTailParams p = tail_params(i, rh, rw);
+  const DeconvLayer& dl = deconv[i];
+  const SepConv& fr = final_refined[i - 1];
+  const SepConv& fs = final_raw[i - 1];
+  const bool given = p.r_given;
+  const ops::FusedTailWeights w{given ? nullptr : dl.w_refined.data(),
+                                given ? nullptr : dl.bias.data(),
+                                given ? nullptr : dl.w_raw.data(),
+                                fr.dw.w.data(),
+                                fr.dw.bias.data(),
+                                fr.point.w.data(),
+                                fs.dw.w.data(),
+                                fs.dw.bias.data(),
+                                fs.point.w.data()};
   const ops::FusedTailTiling tl = ops::fused_tail_tiling(p, pool->num_threads(), fuse_tuning.chunks_per_thread);
   const size_t need = ops::fused_tail_scratch_floats(p, tl) * static_cast<size_t>(pool->num_threads());
   if (fscratch.size() < need) fscratch.resize(need);  // only after set_num_threads()
   if (!profiling) {
-    ops::fused_tail(*ks, *pool, p, w, tl, refined, raw, skip, out2, fscratch.data(), nullptr);
+    ops::fused_tail(*ks, *pool, p, w, tl, refined, raw, skip, out_nchw, fscratch.data(), nullptr);
     return;
   }
   const auto t0 = std::chrono::steady_clock::now();
-  ops::fused_tail(*ks, *pool, p, w, tl, refined, raw, skip, out2, fscratch.data(), &fuse_trace);
+  ops::fused_tail(*ks, *pool, p, w, tl, refined, raw, skip, out_nchw, fscratch.data(), &fuse_trace);
   const auto t1 = std::chrono::steady_clock::now();
   const size_t H = 2 * rh, W = 2 * rw, C = dl.co, CS = fs.dw.c, N = p.n;
   auto shape = [](size_t hh, size_t ww, size_t c) {
     return std::vector<int>{static_cast<int>(hh), static_cast<int>(ww), static_cast<int>(c)};
   };
-  const std::string names[7] = {"deconv_refined.2",   "deconv_raw.2",       "final_refined.1.conv.0",
-                                "final_refined.1.conv.3", "final_raw.1.conv.0", "final_raw.1.conv.3",
-                                "output2.to_nchw"};
+  const std::string n = std::to_string(i), f = std::to_string(i - 1);
+  // parts without a name (the deconvolutions of level 1) have no row
+  const std::string names[7] = {given ? "" : "deconv_refined." + n,
+                                given ? "" : "deconv_raw." + n,
+                                "final_refined." + f + ".conv.0",
+                                "final_refined." + f + ".conv.3",
+                                "final_raw." + f + ".conv.0",
+                                "final_raw." + f + ".conv.3",
+                                given ? "output4.to_nchw" : "output2.to_nchw"};
   const char* const ops_[7] = {"deconv", "deconv", "dwconv", "gemm", "dwconv", "gemm", "layout"};
   const ops::KernelSet& k = *ks;
   const char* const kern[7] = {k.deconv_name, k.deconv_name, k.dwconv_name, k.gemm_name,
@@ -653,8 +683,9 @@ void Network::Impl::fused_tail(const float* refined, size_t rh, size_t rw, const
   const std::vector<int> in_s[7] = {shape(rh, rw, dl.ci_refined), shape(rh, rw, dl.ci_raw), shape(H, W, C),
                                     shape(H, W, C),               shape(H, W, CS),           shape(H, W, CS),
                                     shape(H, W, N)};
-  const std::vector<int> out_s[7] = {shape(H, W, C), shape(H, W, C),  shape(H, W, C), shape(H, W, N),
-                                     shape(H, W, CS), shape(H, W, N), {static_cast<int>(N), static_cast<int>(H), static_cast<int>(W)}};
+  const std::vector<int> out_s[7] = {
+      shape(H, W, C), shape(H, W, C), shape(H, W, C), shape(H, W, N), shape(H, W, CS), shape(H, W, N),
+      {static_cast<int>(N), static_cast<int>(H), static_cast<int>(W)}};
   const double kr = double(fr.dw.k * fr.dw.k), ksk = double(fs.dw.k * fs.dw.k);
   const double macs[7] = {double(4 * rh * rw * dl.ci_refined * dl.co * 4), double(4 * rh * rw * dl.ci_raw * dl.co * 4),
                           double(H * W * C) * kr, double(H * W * C * N), double(H * W * CS) * ksk,

@@ -1,6 +1,7 @@
 // Fused head tail; design in fused_tail.h.
 //
-// One band of output rows [y0, y1), dw_r of kernel k (pad k/2):
+// One band of output rows [y0, y1), dw_r of kernel k (pad k/2; with
+// r_given the window is absent and dw_r reads r itself):
 //
 //   window (scratch): rows [wbase, w1) of r     the band reads r rows
 //   +----------------------------+               [y0 - pad, y1 + pad)
@@ -44,7 +45,7 @@ FusedTailTiling fused_tail_tiling(const FusedTailParams& p, int threads, size_t 
 
 size_t fused_tail_scratch_floats(const FusedTailParams& p, const FusedTailTiling& t) {
   const size_t W = p.dw_r.in_w;
-  return round16((window_rows(p, t) + 1) * W * p.dw_r.channels) +
+  return (p.r_given ? 0 : round16((window_rows(p, t) + 1) * W * p.dw_r.channels)) +
          round16(t.band_rows * W * std::max(p.dw_r.channels, p.dw_s.channels)) + round16(t.band_rows * W * p.n);
 }
 
@@ -57,7 +58,7 @@ void fused_tail(const KernelSet& ks, ThreadPool& pool, const FusedTailParams& p,
   const size_t row = W * C;
   const size_t cap = window_rows(p, t);
   const size_t per_thread = fused_tail_scratch_floats(p, t);
-  const size_t win_floats = round16((cap + 1) * row);
+  const size_t win_floats = p.r_given ? 0 : round16((cap + 1) * row);
   const size_t chunks = t.chunks;
   if (trace) trace->spans.assign(static_cast<size_t>(pool.num_threads()), {});
 
@@ -83,15 +84,19 @@ void fused_tail(const KernelSet& ks, ThreadPool& pool, const FusedTailParams& p,
       const long hi = std::min<long>(HL, static_cast<long>(y1) + pad);
       std::chrono::steady_clock::time_point t0;
       stamp(-1, t0);
-      const long w1 = st.make_room(win, row, cap, lo, hi, fresh);
-      fresh = false;
-      float* r = win - static_cast<size_t>(st.wbase) * row;  // row y of r at r + y * row
-      if (hi > w1) {
-        ks.deconv(p.refined, ref, w.refined_w, w.refined_b, r, static_cast<size_t>(w1), static_cast<size_t>(hi));
-        stamp(0, t0);
-        ks.deconv(p.raw, raw, w.raw_w, nullptr, r, static_cast<size_t>(w1), static_cast<size_t>(hi));
-        stamp(1, t0);
-        st.w1 = hi;
+      const float* r = ref;  // row y of r at r + y * row
+      if (!p.r_given) {
+        const long w1 = st.make_room(win, row, cap, lo, hi, fresh);
+        fresh = false;
+        float* rw = win - static_cast<size_t>(st.wbase) * row;
+        r = rw;
+        if (hi > w1) {
+          ks.deconv(p.refined, ref, w.refined_w, w.refined_b, rw, static_cast<size_t>(w1), static_cast<size_t>(hi));
+          stamp(0, t0);
+          ks.deconv(p.raw, raw, w.raw_w, nullptr, rw, static_cast<size_t>(w1), static_cast<size_t>(hi));
+          stamp(1, t0);
+          st.w1 = hi;
+        }
       }
       float* o = ob;  // rows [y0, y1) of the NHWC result
       const size_t m = (y1 - y0) * W;

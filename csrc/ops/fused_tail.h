@@ -34,6 +34,9 @@ struct FusedTailParams {
   kernels::DeconvParams refined, raw;  // both produce r [2 in_h][2 in_w][out_c]; raw.accumulate
   kernels::DwConvParams dw_r, dw_s;    // stride 1, on r and on skip, both H x W
   size_t n;                            // output channels of pw_r and pw_s
+  // r is given whole (`ref` is r; no deconvolutions, no window): the 1/4
+  // resolution final layers, whose r the next deconvolution reads too.
+  bool r_given = false;
 };
 
 struct FusedTailWeights {
@@ -53,8 +56,10 @@ FusedTailTiling fused_tail_tiling(const FusedTailParams& p, int threads, size_t 
 // Floats of scratch one thread needs, a multiple of 16.
 size_t fused_tail_scratch_floats(const FusedTailParams& p, const FusedTailTiling& t);
 
-// out_nchw [N][H][W]: the result, transposed band by band from a per-thread
-// band buffer while it is in cache (the network's NCHW output).
+// ref: the refined deconvolution's input (r itself when r_given); raw: the
+// raw deconvolution's input; skip: dw_s's input.  out_nchw [N][H][W]: the
+// result, transposed band by band from a per-thread band buffer while it is
+// in cache (the network's NCHW output).
 // Parts in the trace: 0 deconv_refined, 1 deconv_raw, 2 dw_r, 3 pw_r,
 // 4 dw_s, 5 pw_s, 6 the transpose.  scratch: num_threads *
 // fused_tail_scratch_floats floats, 64-byte aligned.

@@ -89,15 +89,22 @@ def test_fused_profile_keeps_layer_rows(monkeypatch, models):
         r = rows[name]
         assert r.op == op and r.kernel.startswith("fused:")
     assert rows["first.1"].macs == 32 * 32 * 32 * 9  # 1/2 of 64x64, 32 channels, 3x3
-    # the head's tail (deconv 2 -> final layers 1) runs fused and keeps its six rows
+    # the head's tail runs fused and keeps its rows: deconv 2 -> final layers 1,
+    # and final layers 0 on the deconv 1 output; their bands go to the NCHW
+    # outputs from cache
     for name, op in (("deconv_refined.2", "deconv"), ("deconv_raw.2", "deconv"),
                      ("final_refined.1.conv.0", "dwconv"), ("final_refined.1.conv.3", "gemm"),
                      ("final_raw.1.conv.0", "dwconv"), ("final_raw.1.conv.3", "gemm"),
-                     ("output2.to_nchw", "layout")):  # its bands go to the NCHW output from cache
+                     ("output2.to_nchw", "layout"),
+                     ("final_refined.0.conv.0", "dwconv"), ("final_refined.0.conv.3", "gemm"),
+                     ("final_raw.0.conv.0", "dwconv"), ("final_raw.0.conv.3", "gemm"),
+                     ("output4.to_nchw", "layout")):
         r = rows[name]
         assert r.op == op and r.kernel.startswith("fused:"), name
-    assert rows["deconv_refined.1"].kernel.startswith("f32-deconv")  # the 1/4 resolution stays unfused
+    assert rows["deconv_refined.1"].kernel.startswith("f32-deconv")  # deconv 2 reads its output: unfused
+    assert "output.to_nchw" not in rows
     assert rows["final_refined.1.conv.0"].out_shape == [32, 32, 24]  # XS: deconv channels 24 at 1/2 of 64x64
+    assert rows["output4.to_nchw"].out_shape == [34, 16, 16]  # COCO: 17 heatmaps + 17 tag maps at 1/4
 
 
 def _fused_rows(net, x):
