@@ -37,7 +37,7 @@ def stage_of(name: str) -> str:
         return "stage" + name.split(".")[1]
     if name.startswith(("deconv", "final")):
         return "head"
-    if name.startswith(("input.", "output.")):
+    if name.startswith(("input.", "output.", "output2.", "output4.")):
         return "layout"
     return name.split(".")[0]
 

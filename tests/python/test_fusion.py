@@ -103,6 +103,7 @@ def test_fused_profile_keeps_layer_rows(monkeypatch, models):
         assert r.op == op and r.kernel.startswith("fused:"), name
     assert rows["deconv_refined.1"].kernel.startswith("f32-deconv")  # deconv 2 reads its output: unfused
     assert "output.to_nchw" not in rows
+    assert rows["output4.to_nchw"].stage == rows["output2.to_nchw"].stage == "layout"
     assert rows["final_refined.1.conv.0"].out_shape == [32, 32, 24]  # XS: deconv channels 24 at 1/2 of 64x64
     assert rows["output4.to_nchw"].out_shape == [34, 16, 16]  # COCO: 17 heatmaps + 17 tag maps at 1/4
 
