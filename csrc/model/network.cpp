@@ -34,14 +34,15 @@
 // head's tail and the blocks whose expanded tensor is at least
 // kFuseMinBytes (memory-bound ones; see benchmarks/bench_fusion.py) unless
 // the thread count leaves each thread too few rows (plan(): the recomputed
-// halo); "on" fuses every block; "off" nothing.  Tuning knobs for benchmarks, read once at load:
+// halo); "on" fuses every block; "off" nothing.  Tuning knobs for
+// benchmarks, read once at load:
 // LITEPOSE_FUSE_MIN_KB, LITEPOSE_FUSE_HALO_PCT, LITEPOSE_FUSE_BAND,
 // LITEPOSE_FUSE_SLACK, LITEPOSE_FUSE_CHUNKS (per thread),
 // LITEPOSE_FUSE_CACHE_KB, LITEPOSE_FUSE_RECOMPUTE.
 //
 // Profiling: a fused block still reports three rows (.inv, .depth_conv,
-// .point_conv; the fused stem first.0-2; the fused head tail its six
-// layers), kernel "fused:<kernel>": the
+// .point_conv; the fused stem first.0-2; the fused head tail its layers
+// and output<4|2>.to_nchw), kernel "fused:<kernel>": the
 // call's wall time is split in proportion to the time its threads spent in
 // each part, and the rows' spans are the parts' real per-band intervals.
 #include <algorithm>
@@ -169,7 +170,7 @@ struct Network::Impl {
   ops::FusedIRTuning fuse_tuning;
   ops::FusedIRTrace fuse_trace;
   bool stem_fused = false;  // stem conv -> dw -> pw as one fused call (plan)
-  bool tail_fused = false;  // the head's full-resolution tail as one fused call (plan)
+  bool tail_fused = false;  // the head's final layers as two fused calls (plan)
 
   // memory plan
   int plan_h = -1, plan_w = -1;
@@ -372,7 +373,7 @@ void Network::Impl::plan(int h, int w) {
   // the memory plan.
   tail_fused = fuse != Fuse::kOff;
   if (tail_fused) {
-    for (int i = 1; i < 3; ++i) {  // deconv i reads the 1/16 resolution x 2^(i+1)
+    for (int i = 1; i < 3; ++i) {  // deconv i reads 1/16 of the input size x 2^i
       const ops::FusedTailParams tp = tail_params(i, ch << i, cw << i);
       max_f = std::max(max_f, ops::fused_tail_scratch_floats(tp, ops::fused_tail_tiling(tp, 1, 1)));
     }
