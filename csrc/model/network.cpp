@@ -55,6 +55,7 @@
 #include "litepose/model_file.h"
 #include "litepose/network.h"
 #include "ops/aligned.h"
+#include "ops/deconv_pair.h"
 #include "ops/dispatch.h"
 #include "ops/fused_block.h"
 #include "ops/fused_tail.h"
@@ -94,6 +95,7 @@ struct Block {
 };
 struct DeconvLayer {
   ops::AlignedBuffer w_refined, w_raw;
+  ops::AlignedBuffer w_wino;  // both, Winograd F(3x3, 2x2) (ops/deconv_pair.h); empty: direct
   std::vector<float> bias;
   size_t ci_refined = 0, ci_raw = 0, co = 0;
 };
@@ -171,6 +173,7 @@ struct Network::Impl {
   ops::FusedIRTrace fuse_trace;
   bool stem_fused = false;  // stem conv -> dw -> pw as one fused call (plan)
   bool tail_fused = false;  // the head's final layers as two fused calls (plan)
+  bool deconv_wino = true;  // LITEPOSE_DECONV=winograd|direct
 
   // memory plan
   int plan_h = -1, plan_w = -1;
@@ -214,6 +217,22 @@ struct Network::Impl {
 
   void fused_tail(int i, const float* refined, size_t rh, size_t rw, const float* raw, const float* skip,
                   float* out_nchw);
+  // Winograd for deconvolution layers where it measured faster (litepose
+  // profile, 1 thread, Zen 4, min ms direct -> Winograd): L 32x32 in,
+  // co 64: 4.95 -> 3.71; L 64x64, co 40: 7.05 -> 4.45; L 128x128, co 32:
+  // 9.7 -> 6.6; S 28x28, co 32: 1.21 -> 1.15; S 56x56, co 24: 1.45 -> 1.26;
+  // XS 64x64, co 24: 1.29-1.52 -> 1.16-1.25; not on XS 16x16, co 16
+  // (0.21 -> 0.24) and 32x32, co 24 (0.37-0.48 -> 0.45): too few tiles
+  // per row and GEMM panels a quarter or half empty.
+  bool use_wino(const DeconvLayer& dl, size_t in_w) const {
+    return deconv_wino && (dl.co >= 32 || in_w >= 48);
+  }
+  ops::DeconvPairWeights deconv_weights(const DeconvLayer& dl, size_t in_w) const {
+    return {dl.w_refined.data(), dl.bias.data(), dl.w_raw.data(), use_wino(dl, in_w) ? dl.w_wino.data() : nullptr};
+  }
+  const char* deconv_kernel_name(const DeconvLayer& dl, size_t in_w) const {
+    return use_wino(dl, in_w) ? ks->deconv_wino_name : ks->deconv_name;
+  }
   void fused_block(const Block& blk, size_t ch, size_t cw, size_t cc, size_t oh, size_t ow, const float* src,
                    float* dst);
   // The stem as a fused block: conv rows are its "expand".
@@ -261,6 +280,13 @@ void Network::Impl::load(const ModelContents& m, const NetworkOptions& opts) {
   fuse_tuning.chunks_per_thread = env_size("LITEPOSE_FUSE_CHUNKS", fuse_tuning.chunks_per_thread);
   fuse_tuning.cache_bytes = env_size("LITEPOSE_FUSE_CACHE_KB", fuse_tuning.cache_bytes / 1024) * 1024;
   fuse_tuning.recompute = env_size("LITEPOSE_FUSE_RECOMPUTE", 0) != 0;
+  {
+    const char* v = std::getenv("LITEPOSE_DECONV");
+    const std::string dm = v && *v ? v : "winograd";
+    if (dm != "winograd" && dm != "direct")
+      throw InputError("LITEPOSE_DECONV must be 'winograd' or 'direct', got '" + dm + "'");
+    deconv_wino = dm == "winograd" && ks->deconv_wino_in != nullptr;
+  }
 
   const TensorData& sw = tensor(m, "first.0.0.weight");
   stem_w = ops::pack_conv_weights(sw.data.data(), static_cast<size_t>(sw.shape[0]), 3, 3);
@@ -296,6 +322,9 @@ void Network::Impl::load(const ModelContents& m, const NetworkOptions& opts) {
     dl.w_refined = ops::pack_deconv_weights(wr.data.data(), dl.ci_refined, dl.co);
     dl.w_raw = ops::pack_deconv_weights(ww.data.data(), dl.ci_raw, dl.co);
     dl.bias = tensor(m, "deconv_bnrelu." + n + ".bias").data;
+    if (deconv_wino)
+      dl.w_wino =
+          ops::pack_deconv_wino_weights(dl.w_refined.data(), dl.ci_refined, dl.w_raw.data(), dl.ci_raw, dl.co, nr);
   }
   for (int i = 0; i < 2; ++i) {
     const std::string n = std::to_string(i);
@@ -372,6 +401,12 @@ void Network::Impl::plan(int h, int w) {
   // deconvolution) is fused unless fusion is off: r[2], t, o4 and o2 leave
   // the memory plan.
   tail_fused = fuse != Fuse::kOff;
+  for (int i = 0; i < (tail_fused ? 2 : 3); ++i) {  // the unfused deconvolutions (ops::deconv_pair)
+    const DeconvLayer& dl = deconv[i];
+    const ops::DeconvPairParams dp =
+        ops::deconv_pair_params(ch << i, cw << i, dl.ci_refined, dl.ci_raw, dl.co, 0.f, kInf);
+    max_f = std::max(max_f, ops::deconv_pair_scratch_floats(dp));
+  }
   if (tail_fused) {
     for (int i = 1; i < 3; ++i) {  // deconv i reads 1/16 of the input size x 2^i
       const ops::FusedTailParams tp = tail_params(i, ch << i, cw << i);
@@ -499,14 +534,14 @@ void Network::Impl::forward_one(const float* x_nchw, int h, int w, float* out4, 
       fused_tail(2, refined, rh, rw, x[raw_idx].data(), x[0].data(), out2);
       break;
     }
-    kernels::DeconvParams p1{rh, rw, dl.ci_refined, dl.co, false, -kInf, kInf};
-    layer(nullptr, "deconv_refined." + n, "deconv", k.deconv_name, shape(rh, rw, dl.ci_refined),
-          shape(2 * rh, 2 * rw, dl.co), double(4 * rh * rw * dl.ci_refined * dl.co * 4),
-          [&] { ops::deconv(k, tp, p1, refined, dl.w_refined.data(), dl.bias.data(), r[i].data()); });
-    kernels::DeconvParams p2{xh[raw_idx], xw[raw_idx], dl.ci_raw, dl.co, true, 0.f, kInf};
-    layer(nullptr, "deconv_raw." + n, "deconv", k.deconv_name, shape(xh[raw_idx], xw[raw_idx], dl.ci_raw),
-          shape(2 * rh, 2 * rw, dl.co), double(4 * rh * rw * dl.ci_raw * dl.co * 4),
-          [&] { ops::deconv(k, tp, p2, x[raw_idx].data(), dl.w_raw.data(), nullptr, r[i].data()); });
+    // deconv_refined.i(refined) + deconv_raw.i(x_list[-i-2]), ReLU: both
+    // inputs are rh x rw
+    const ops::DeconvPairParams dp = ops::deconv_pair_params(rh, rw, dl.ci_refined, dl.ci_raw, dl.co, 0.f, kInf);
+    layer(nullptr, "deconv." + n, "deconv", deconv_kernel_name(dl, rw), shape(rh, rw, dl.ci_refined + dl.ci_raw),
+          shape(2 * rh, 2 * rw, dl.co), double(4 * rh * rw * (dl.ci_refined + dl.ci_raw) * dl.co * 4), [&] {
+            ops::deconv_pair(k, tp, dp, deconv_weights(dl, rw), refined, x[raw_idx].data(), r[i].data(),
+                             fscratch.data());
+          });
     refined = r[i].data();
     rh *= 2;
     rw *= 2;
@@ -624,8 +659,7 @@ ops::FusedTailParams Network::Impl::tail_params(int i, size_t rh, size_t rw) con
   const SepConv& fs = final_raw[i - 1];
   const size_t H = 2 * rh, W = 2 * rw;
   ops::FusedTailParams p{};
-  p.refined = {rh, rw, dl.ci_refined, dl.co, false, -kInf, kInf};
-  p.raw = {rh, rw, dl.ci_raw, dl.co, true, 0.f, kInf};
+  p.deconv = ops::deconv_pair_params(rh, rw, dl.ci_refined, dl.ci_raw, dl.co, 0.f, kInf);
   p.dw_r = {H, W, fr.dw.c, H, W, fr.dw.k, 1, fr.dw.k / 2, 0.f, kInf};
   p.dw_s = {H, W, fs.dw.c, H, W, fs.dw.k, 1, fs.dw.k / 2, 0.f, kInf};
   p.n = fr.point.n;
@@ -645,9 +679,7 @@ void Network::Impl::fused_tail(int i, const float* refined, size_t rh, size_t rw
   const SepConv& fr = final_refined[i - 1];
   const SepConv& fs = final_raw[i - 1];
   const bool given = p.r_given;
-  const ops::FusedTailWeights w{given ? nullptr : dl.w_refined.data(),
-                                given ? nullptr : dl.bias.data(),
-                                given ? nullptr : dl.w_raw.data(),
+  const ops::FusedTailWeights w{given ? ops::DeconvPairWeights{} : deconv_weights(dl, rw),
                                 fr.dw.w.data(),
                                 fr.dw.bias.data(),
                                 fr.point.w.data(),
@@ -670,8 +702,8 @@ void Network::Impl::fused_tail(int i, const float* refined, size_t rh, size_t rw
   };
   const std::string n = std::to_string(i), f = std::to_string(i - 1);
   // parts without a name (the deconvolutions of level 1) have no row
-  const std::string names[7] = {given ? "" : "deconv_refined." + n,
-                                given ? "" : "deconv_raw." + n,
+  const std::string names[7] = {given ? "" : "deconv." + n,
+                                "",
                                 "final_refined." + f + ".conv.0",
                                 "final_refined." + f + ".conv.3",
                                 "final_raw." + f + ".conv.0",
@@ -679,16 +711,16 @@ void Network::Impl::fused_tail(int i, const float* refined, size_t rh, size_t rw
                                 given ? "output4.to_nchw" : "output2.to_nchw"};
   const char* const ops_[7] = {"deconv", "deconv", "dwconv", "gemm", "dwconv", "gemm", "layout"};
   const ops::KernelSet& k = *ks;
-  const char* const kern[7] = {k.deconv_name, k.deconv_name, k.dwconv_name, k.gemm_name,
+  const char* const kern[7] = {deconv_kernel_name(dl, rw), k.deconv_name, k.dwconv_name, k.gemm_name,
                                k.dwconv_name, k.gemm_name,   "nhwc-to-nchw"};
-  const std::vector<int> in_s[7] = {shape(rh, rw, dl.ci_refined), shape(rh, rw, dl.ci_raw), shape(H, W, C),
+  const std::vector<int> in_s[7] = {shape(rh, rw, dl.ci_refined + dl.ci_raw), shape(rh, rw, dl.ci_raw), shape(H, W, C),
                                     shape(H, W, C),               shape(H, W, CS),           shape(H, W, CS),
                                     shape(H, W, N)};
   const std::vector<int> out_s[7] = {
       shape(H, W, C), shape(H, W, C), shape(H, W, C), shape(H, W, N), shape(H, W, CS), shape(H, W, N),
       {static_cast<int>(N), static_cast<int>(H), static_cast<int>(W)}};
   const double kr = double(fr.dw.k * fr.dw.k), ksk = double(fs.dw.k * fs.dw.k);
-  const double macs[7] = {double(4 * rh * rw * dl.ci_refined * dl.co * 4), double(4 * rh * rw * dl.ci_raw * dl.co * 4),
+  const double macs[7] = {double(4 * rh * rw * (dl.ci_refined + dl.ci_raw) * dl.co * 4), 0.0,
                           double(H * W * C) * kr, double(H * W * C * N), double(H * W * CS) * ksk,
                           double(H * W * CS * N), 0.0};
   record_fused_parts(t0, t1, 7, names, ops_, kern, in_s, out_s, macs);
@@ -716,7 +748,10 @@ std::string Network::isa() const { return impl_->ks->isa; }
 
 std::vector<std::pair<std::string, std::string>> Network::kernels() const {
   const ops::KernelSet& k = *impl_->ks;
-  return {{"conv", k.conv_name}, {"dwconv", k.dwconv_name}, {"gemm", k.gemm_name}, {"deconv", k.deconv_name}};
+  std::vector<std::pair<std::string, std::string>> v = {
+      {"conv", k.conv_name}, {"dwconv", k.dwconv_name}, {"gemm", k.gemm_name}, {"deconv", k.deconv_name}};
+  if (impl_->deconv_wino) v.emplace_back("deconv_winograd", k.deconv_wino_name);  // layers that take it: see use_wino
+  return v;
 }
 
 void Network::check_input_size(int h, int w) {

@@ -10,6 +10,7 @@
 #include <cstdlib>
 
 #include "kernels/f32-conv/f32-conv.h"
+#include "kernels/f32-deconv/f32-deconv-winof3.h"
 #include "kernels/f32-deconv/f32-deconv.h"
 #include "kernels/f32-dwconv/f32-dwconv.h"
 #include "kernels/f32-gemm/f32-gemm.h"
@@ -25,6 +26,7 @@ static const KernelSet kScalar = {
     k::f32_dwconv_kxk__scalar, "f32-dwconv-kxk-scalar",
     k::f32_deconv_4x4s2__scalar, "f32-deconv-4x4s2-scalar",
     k::f32_conv_kxk__scalar, "f32-conv-kxk-scalar",
+    k::f32_deconv_winof3_in__scalar, k::f32_deconv_winof3_out__scalar, "f32-deconv-winof3-scalar",
 };
 
 #if defined(LITEPOSE_HAVE_AVX2)
@@ -34,6 +36,7 @@ static const KernelSet kAvx2 = {
     k::f32_dwconv_kxk__avx2, "f32-dwconv-kxk-avx2",
     k::f32_deconv_4x4s2__avx2, "f32-deconv-4x4s2-avx2",
     k::f32_conv_kxk__avx2, "f32-conv-kxk-avx2",
+    k::f32_deconv_winof3_in__avx2, k::f32_deconv_winof3_out__avx2, "f32-deconv-winof3-avx2",
 };
 #endif
 #if defined(LITEPOSE_HAVE_AVX512F)
@@ -43,6 +46,7 @@ static const KernelSet kAvx512 = {
     k::f32_dwconv_kxk__avx512f, "f32-dwconv-kxk-avx512f",
     k::f32_deconv_4x4s2__avx512f, "f32-deconv-4x4s2-avx512f",
     k::f32_conv_kxk__avx2, "f32-conv-kxk-avx2",
+    k::f32_deconv_winof3_in__avx512f, k::f32_deconv_winof3_out__avx512f, "f32-deconv-winof3-avx512f",
 };
 #endif
 #if defined(LITEPOSE_HAVE_NEON)
@@ -52,6 +56,7 @@ static const KernelSet kNeon = {
     k::f32_dwconv_kxk__neon, "f32-dwconv-kxk-neon",
     k::f32_deconv_4x4s2__neon, "f32-deconv-4x4s2-neon",
     k::f32_conv_kxk__scalar, "f32-conv-kxk-scalar",
+    k::f32_deconv_winof3_in__neon, k::f32_deconv_winof3_out__neon, "f32-deconv-winof3-neon",
 };
 #endif
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/f32-deconv/f32-deconv-winof3.h"
 #include "kernels/kernels.h"
 
 namespace litepose::ops {
@@ -21,6 +22,10 @@ struct KernelSet {
   const char* deconv_name;
   kernels::ConvFn conv;
   const char* conv_name;
+  // Winograd transforms of the head's deconvolution (ops/deconv_pair.h)
+  kernels::DeconvWinoInFn deconv_wino_in;
+  kernels::DeconvWinoOutFn deconv_wino_out;
+  const char* deconv_wino_name;
 };
 
 // Every kernel set compiled in and supported by this CPU, best first.

@@ -47,6 +47,7 @@ struct RowWindow {
   // Start a chunk of output rows [c0, c1); true when it does not continue
   // the window (the rows must be produced afresh).
   bool start_chunk(size_t c0, size_t c1) {
+    if (c1 <= c0) return false;  // an empty chunk runs no band: the window carries on past it
     const bool fresh = next != c0;
     next = c1;
     return fresh;

@@ -6,7 +6,8 @@
 //   window (scratch): rows [wbase, w1) of r     the band reads r rows
 //   +----------------------------+               [y0 - pad, y1 + pad)
 //   | kept from the last band    |   <- clipped to [0, H); rows it lacks
-//   | new rows: both deconvs     |      are produced by the two deconvs
+//   | new rows: deconv pair      |      are produced by the deconv pair,
+//   |                            |      up to a Winograd group boundary
 //   +----------------------------+
 //   | slack, 1 row prefetch pad  |
 //   +----------------------------+
@@ -28,8 +29,10 @@ namespace {
 
 size_t round16(size_t n) { return (n + 15) / 16 * 16; }
 
+// band + halo + slack, the slack at least one Winograd group: the
+// deconvolution rows are produced up to a group boundary (below)
 size_t window_rows(const FusedTailParams& p, const FusedTailTiling& t) {
-  return t.band_rows + 2 * static_cast<size_t>(p.dw_r.pad) + t.slack_rows;
+  return t.band_rows + 2 * static_cast<size_t>(p.dw_r.pad) + std::max(t.slack_rows, kDeconvWinoRows);
 }
 
 }  // namespace
@@ -37,16 +40,19 @@ size_t window_rows(const FusedTailParams& p, const FusedTailTiling& t) {
 FusedTailTiling fused_tail_tiling(const FusedTailParams& p, int threads, size_t chunks_per_thread) {
   FusedTailTiling t;
   const size_t H = p.dw_r.out_h;
-  const size_t bands = (H + t.band_rows - 1) / t.band_rows;
+  // chunks start on Winograd group boundaries (fused_tail): at most one
+  // per whole group, so none is empty
+  const size_t bands = (H + t.band_rows - 1) / t.band_rows, groups = H / kDeconvWinoRows;
   const size_t want = static_cast<size_t>(std::max(1, threads)) * std::max<size_t>(1, chunks_per_thread);
-  t.chunks = std::max<size_t>(1, std::min(want, bands));
+  t.chunks = std::max<size_t>(1, std::min({want, bands, groups}));
   return t;
 }
 
 size_t fused_tail_scratch_floats(const FusedTailParams& p, const FusedTailTiling& t) {
   const size_t W = p.dw_r.in_w;
   return (p.r_given ? 0 : round16((window_rows(p, t) + 1) * W * p.dw_r.channels)) +
-         round16(t.band_rows * W * std::max(p.dw_r.channels, p.dw_s.channels)) + round16(t.band_rows * W * p.n);
+         round16(t.band_rows * W * std::max(p.dw_r.channels, p.dw_s.channels)) + round16(t.band_rows * W * p.n) +
+         (p.r_given ? 0 : deconv_pair_scratch_floats(p.deconv));
 }
 
 void fused_tail(const KernelSet& ks, ThreadPool& pool, const FusedTailParams& p, const FusedTailWeights& w,
@@ -64,11 +70,14 @@ void fused_tail(const KernelSet& ks, ThreadPool& pool, const FusedTailParams& p,
 
   RowWindows windows(pool.num_threads());
   auto run_chunk = [&](size_t c, int thread) {
-    // chunk boundaries on even rows: the deconvolution's row pairs
-    const size_t c0 = H / 2 * c / chunks * 2, c1 = c + 1 == chunks ? H : H / 2 * (c + 1) / chunks * 2;
+    // chunk boundaries on Winograd group boundaries (even rows: the
+    // depthwise kernels' row pairs)
+    constexpr size_t G = kDeconvWinoRows;
+    const size_t c0 = H / G * c / chunks * G, c1 = c + 1 == chunks ? H : H / G * (c + 1) / chunks * G;
     float* win = scratch + static_cast<size_t>(thread) * per_thread;
     float* tb = win + win_floats;
     float* ob = tb + round16(t.band_rows * W * std::max(C, CS));
+    float* dscratch = ob + round16(t.band_rows * W * N);  // deconv_pair_rows (not when r_given)
     std::vector<FusedIRTrace::Span>* spans = trace ? &trace->spans[static_cast<size_t>(thread)] : nullptr;
     auto stamp = [&](int part, std::chrono::steady_clock::time_point& t0) {
       if (!spans) return;
@@ -86,16 +95,18 @@ void fused_tail(const KernelSet& ks, ThreadPool& pool, const FusedTailParams& p,
       stamp(-1, t0);
       const float* r = ref;  // row y of r at r + y * row
       if (!p.r_given) {
-        const long w1 = st.make_room(win, row, cap, lo, hi, fresh);
+        // produce up to a Winograd group boundary: the next band's rows
+        // then start a whole group (the window's slack holds them)
+        const long GL = static_cast<long>(G), hg = std::min<long>(HL, (hi + GL - 1) / GL * GL);
+        const long w1 = st.make_room(win, row, cap, lo, hg, fresh);
         fresh = false;
         float* rw = win - static_cast<size_t>(st.wbase) * row;
         r = rw;
         if (hi > w1) {
-          ks.deconv(p.refined, ref, w.refined_w, w.refined_b, rw, static_cast<size_t>(w1), static_cast<size_t>(hi));
+          deconv_pair_rows(ks, p.deconv, w.deconv, ref, raw, rw, static_cast<size_t>(w1), static_cast<size_t>(hg),
+                           dscratch);
           stamp(0, t0);
-          ks.deconv(p.raw, raw, w.raw_w, nullptr, rw, static_cast<size_t>(w1), static_cast<size_t>(hi));
-          stamp(1, t0);
-          st.w1 = hi;
+          st.w1 = hg;
         }
       }
       float* o = ob;  // rows [y0, y1) of the NHWC result

@@ -6,6 +6,8 @@
 // machine does not hold everyone up.
 #include "ops/ops.h"
 
+#include "ops/deconv_pair.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -41,17 +43,24 @@ Split split(size_t total, size_t grain, int threads) {
   return {total, grain, std::min(want, units)};
 }
 
+// fn(r0, r1, thread)
 template <typename Fn>
-void for_rows(ThreadPool& pool, size_t rows, size_t grain, Fn&& fn) {
+void for_rows_on(ThreadPool& pool, size_t rows, size_t grain, Fn&& fn) {
   const Split s = split(rows, grain, pool.num_threads());
   if (s.tasks <= 1 && !pool.tracing()) {
-    if (rows) fn(size_t(0), rows);
+    if (rows) fn(size_t(0), rows, 0);
     return;
   }
-  pool.parallel_for(s.tasks, [&](size_t t, int) {
+  pool.parallel_for(s.tasks, [&](size_t t, int thread) {
     const size_t r0 = s.begin(t), r1 = s.begin(t + 1);
-    if (r1 > r0) fn(r0, r1);
+    if (r1 > r0) fn(r0, r1, thread);
   });
+}
+
+// fn(r0, r1)
+template <typename Fn>
+void for_rows(ThreadPool& pool, size_t rows, size_t grain, Fn&& fn) {
+  for_rows_on(pool, rows, grain, [&](size_t r0, size_t r1, int) { fn(r0, r1); });
 }
 
 }  // namespace
@@ -73,6 +82,14 @@ void dwconv(const KernelSet& ks, ThreadPool& pool, const kernels::DwConvParams& 
 void deconv(const KernelSet& ks, ThreadPool& pool, const kernels::DeconvParams& p, const float* in,
             const float* w, const float* bias, float* out) {
   for_rows(pool, 2 * p.in_h, 2, [&](size_t r0, size_t r1) { ks.deconv(p, in, w, bias, out, r0, r1); });
+}
+
+void deconv_pair(const KernelSet& ks, ThreadPool& pool, const DeconvPairParams& p, const DeconvPairWeights& w,
+                 const float* refined, const float* raw, float* out, float* scratch) {
+  const size_t per = deconv_pair_scratch_floats(p);
+  for_rows_on(pool, 2 * p.wino.in_h, kDeconvWinoRows, [&](size_t r0, size_t r1, int thread) {
+    deconv_pair_rows(ks, p, w, refined, raw, out, r0, r1, scratch + static_cast<size_t>(thread) * per);
+  });
 }
 
 void conv(const KernelSet& ks, ThreadPool& pool, const kernels::ConvParams& p, const float* in,

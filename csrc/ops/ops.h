@@ -21,6 +21,12 @@ void dwconv(const KernelSet& ks, ThreadPool& pool, const kernels::DwConvParams& 
 void deconv(const KernelSet& ks, ThreadPool& pool, const kernels::DeconvParams& p, const float* in,
             const float* w, const float* bias, float* out);
 
+// The head's deconvolution pair (ops/deconv_pair.h) across the pool.
+struct DeconvPairParams;
+struct DeconvPairWeights;
+void deconv_pair(const KernelSet& ks, ThreadPool& pool, const DeconvPairParams& p, const DeconvPairWeights& w,
+                 const float* refined, const float* raw, float* out, float* scratch);
+
 void conv(const KernelSet& ks, ThreadPool& pool, const kernels::ConvParams& p, const float* in,
           const float* w, const float* bias, float* out);
 

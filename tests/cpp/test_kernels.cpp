@@ -14,6 +14,7 @@
 #include <random>
 #include <sstream>
 
+#include "ops/deconv_pair.h"
 #include "ops/dispatch.h"
 #include "ops/ops.h"
 #include "ops/pack.h"
@@ -199,6 +200,159 @@ TEST(deconv_matches_reference_and_accumulates) {
           CHECK_MSG(compare(out, r1, what) == 0, what);
         }
   }
+}
+
+// The head's deconvolution pair through Winograd F(3x3, 2x2)
+// (ops/deconv_pair.h) against the naive transposed convolutions.
+//
+// Tolerance (derived): besides the direct kernels' bound, the Winograd path
+// rounds in the input transform (sums of <= 4 inputs), the transformed
+// weights (U rounded once to float from double), the GEMM over the K input
+// channels and the output transform (sums of <= 9 products + bias), so
+// |computed - exact| <= gamma_{K + 16} * S with
+//   S = |bias| + sum_k |A^T| (|G| |g_k| |G^T| . |B^T| |d_k| |B|) |A|,
+// the same expression over absolute values (Higham's bound for a sum of
+// products taken through every rounding step).  A wrong transform entry,
+// tap or window makes errors of the order of the terms.
+namespace {
+
+// S of every output of the pair [co][2h][2w] (NCHW), from |U| and |V|
+// tabulated once per (input, phase, position, channel) and per tile.
+std::vector<double> wino_abs_sums(const std::vector<float>& x1, const std::vector<float>& x2, size_t ci, size_t h,
+                                  size_t w, const std::vector<float>& w1, const std::vector<float>& w2, size_t co,
+                                  const std::vector<float>& bias) {
+  static const double G[4][2] = {{1, 0}, {0.5, 0.5}, {0.5, 0.5}, {0, 1}};                   // |G|
+  static const double BT[4][4] = {{1, 0, 1, 0}, {0, 1, 1, 0}, {0, 1, 1, 0}, {0, 1, 0, 1}};  // |B^T|
+  static const double AT[3][4] = {{1, 1, 1, 0}, {0, 1, 1, 0}, {0, 1, 1, 1}};               // |A^T|
+  const size_t th = (h + 2) / 3, tw = (w + 2) / 3;
+  // u[part][ph][pq][k][c], v[part][ph][tile][pq][k]
+  std::vector<double> u(2 * 4 * 16 * ci * co), v(2 * 4 * th * tw * 16 * ci);
+  for (int part = 0; part < 2; ++part)
+    for (int ph = 0; ph < 4; ++ph) {
+      const int py = ph >> 1, px = ph & 1;
+      const std::vector<float>& x = part ? x2 : x1;
+      const std::vector<float>& wt = part ? w2 : w1;  // [ci][co][4][4]
+      for (size_t k = 0; k < ci; ++k)
+        for (size_t c = 0; c < co; ++c) {
+          double g[2][2];
+          for (int a = 0; a < 2; ++a)
+            for (int b = 0; b < 2; ++b) {
+              // tap a (0: the lower input row) of phase py is kernel row
+              // 3 - py - 2a (kernels.h: ty = 1 - a)
+              const int ky = 3 - py - 2 * a, kx = 3 - px - 2 * b;
+              g[a][b] = std::fabs(wt[((k * co + c) * 4 + static_cast<size_t>(ky)) * 4 + static_cast<size_t>(kx)]);
+            }
+          for (int pq = 0; pq < 16; ++pq) {
+            double s = 0;
+            for (int a = 0; a < 2; ++a)
+              for (int b = 0; b < 2; ++b) s += G[pq / 4][a] * G[pq % 4][b] * g[a][b];
+            u[(((static_cast<size_t>(part) * 4 + ph) * 16 + pq) * ci + k) * co + c] = s;
+          }
+        }
+      for (size_t ty = 0; ty < th; ++ty)
+        for (size_t tx = 0; tx < tw; ++tx)
+          for (size_t k = 0; k < ci; ++k) {
+            double d[4][4];
+            for (int a = 0; a < 4; ++a)
+              for (int b = 0; b < 4; ++b) {
+                const long iy = static_cast<long>(3 * ty) - 1 + py + a, ix = static_cast<long>(3 * tx) - 1 + px + b;
+                d[a][b] = iy >= 0 && iy < static_cast<long>(h) && ix >= 0 && ix < static_cast<long>(w)
+                              ? std::fabs(x[(k * h + static_cast<size_t>(iy)) * w + static_cast<size_t>(ix)])
+                              : 0.0;
+              }
+            for (int pq = 0; pq < 16; ++pq) {
+              double s = 0;
+              for (int a = 0; a < 4; ++a)
+                for (int b = 0; b < 4; ++b) s += BT[pq / 4][a] * BT[pq % 4][b] * d[a][b];
+              v[((((static_cast<size_t>(part) * 4 + ph) * th + ty) * tw + tx) * 16 + pq) * ci + k] = s;
+            }
+          }
+    }
+  std::vector<double> out(co * 4 * h * w);
+  for (size_t c = 0; c < co; ++c)
+    for (size_t oy = 0; oy < 2 * h; ++oy)
+      for (size_t ox = 0; ox < 2 * w; ++ox) {
+        const int py = static_cast<int>(oy & 1), px = static_cast<int>(ox & 1), ph = 2 * py + px;
+        const size_t m = oy / 2, n = ox / 2, ty = m / 3, tx = n / 3;
+        const size_t i = m % 3, j = n % 3;
+        double s = std::fabs(bias[c]);
+        for (size_t part = 0; part < 2; ++part)
+          for (int pq = 0; pq < 16; ++pq) {
+            const double a = AT[i][pq / 4] * AT[j][pq % 4];
+            if (a == 0) continue;
+            const double* up = &u[(((part * 4 + static_cast<size_t>(ph)) * 16 + static_cast<size_t>(pq)) * ci) * co + c];
+            const double* vp = &v[((((part * 4 + static_cast<size_t>(ph)) * th + ty) * tw + tx) * 16 + static_cast<size_t>(pq)) * ci];
+            double t = 0;
+            for (size_t k = 0; k < ci; ++k) t += up[k * co] * vp[k];
+            s += a * t;
+          }
+        out[(c * 2 * h + oy) * 2 * w + ox] = s;
+      }
+  return out;
+}
+
+}  // namespace
+
+TEST(deconv_pair_winograd_matches_reference) {
+  // sizes: below one tile, not multiples of 3, 2H not a multiple of 6 (the
+  // last rows run direct), wide enough for interior tiles
+  const size_t sizes[][2] = {{1, 1}, {2, 3}, {3, 3}, {4, 5}, {7, 11}, {9, 10}, {12, 13}, {6, 16}};
+  for (auto& hw : sizes)
+    for (size_t ci : {1, 5, 16, 24})
+      for (size_t co : {1, 8, 17, 32, 40}) {
+        const size_t h = hw[0], w = hw[1];
+        auto x1 = randn(ci * h * w, unsigned(h * 31 + w + ci * 7 + co));
+        auto x2 = randn(ci * h * w, unsigned(h * 37 + w + ci * 11 + co));
+        auto w1 = randn(ci * co * 16, unsigned(ci + co + 5), 0.3f);
+        auto w2 = randn(ci * co * 16, unsigned(ci + co + 6), 0.3f);
+        auto bias = randn(co, unsigned(co + 1));
+        // exact values and tolerances, once for every ISA
+        auto r1 = ref::conv_transpose2d(x1, ci, h, w, w1, co, 4, 2, 1, bias);
+        auto r2 = ref::conv_transpose2d(x2, ci, h, w, w2, co, 4, 2, 1, {});
+        const double gd = ref::gamma(r1.terms + r2.terms + 2), gw = ref::gamma(2 * ci + 16);
+        const std::vector<double> sw = wino_abs_sums(x1, x2, ci, h, w, w1, w2, co, bias);
+        std::vector<double> want(r1.value.size()), tol(r1.value.size());
+        for (size_t ri = 0; ri < want.size(); ++ri) {
+          want[ri] = std::max(0.0, r1.value[ri] + r2.value[ri]);
+          tol[ri] = std::max(gd * (r1.abs_sum[ri] + r2.abs_sum[ri]), gw * sw[ri]) + 1e-30;
+        }
+        auto p1 = ops::pack_deconv_weights(w1.data(), ci, co);
+        auto p2 = ops::pack_deconv_weights(w2.data(), ci, co);
+        auto x1h = to_nhwc(x1, ci, h, w), x2h = to_nhwc(x2, ci, h, w);
+        const auto dp = ops::deconv_pair_params(h, w, ci, ci, co, 0.f, kInf);
+        const size_t per = ops::deconv_pair_scratch_floats(dp);
+        for (const ops::KernelSet* ks : ops::available_kernel_sets()) {
+          ops::ThreadPool pool(3);
+          auto pw = ops::pack_deconv_wino_weights(p1.data(), ci, p2.data(), ci, co, ks->gemm_nr);
+          const ops::DeconvPairWeights dw{p1.data(), bias.data(), p2.data(), pw.data()};
+          std::vector<float> scratch(per * 3), out(4 * h * w * co, -7.f);
+          ops::deconv_pair(*ks, pool, dp, dw, x1h.data(), x2h.data(), out.data(), scratch.data());
+          auto what = desc(*ks, "deconv pair winograd %zux%zu ci=%zu co=%zu", h, w, ci, co);
+          int bad = 0;
+          for (size_t c = 0; c < co; ++c)
+            for (size_t y = 0; y < 2 * h; ++y)
+              for (size_t x = 0; x < 2 * w; ++x) {
+                const size_t ri = (c * 2 * h + y) * 2 * w + x;
+                const double have = out[(y * 2 * w + x) * co + c];
+                if (!(std::fabs(have - want[ri]) <= tol[ri])) {
+                  if (bad < 3)
+                    std::fprintf(stderr, "  %s: c=%zu y=%zu x=%zu got %.9g want %.9g tol %.3g\n", what.c_str(), c, y,
+                                 x, have, want[ri], tol[ri]);
+                  ++bad;
+                }
+              }
+          CHECK_MSG(bad == 0, what);
+          // the same bits for any split into row ranges (threads, the fused
+          // tail's bands): ragged ranges, one row at a time
+          std::vector<float> out2(out.size(), -7.f);
+          for (size_t y0 = 0; y0 < 2 * h;) {
+            const size_t y1 = std::min(2 * h, y0 + 1 + (y0 * 7) % 5);
+            ops::deconv_pair_rows(*ks, dp, dw, x1h.data(), x2h.data(), out2.data(), y0, y1, scratch.data());
+            y0 = y1;
+          }
+          CHECK_MSG(out2 == out, what + ": ragged row ranges differ");
+        }
+      }
 }
 
 TEST(conv_stem_matches_reference) {

@@ -17,7 +17,7 @@ from litepose.convert import random_model_bytes
 ISAS = _core.available_isas()
 SIZES = ((48, 80), (64, 64), (32, 112))
 KNOBS = ("LITEPOSE_FUSE", "LITEPOSE_FUSE_MIN_KB", "LITEPOSE_FUSE_HALO_PCT", "LITEPOSE_FUSE_BAND", "LITEPOSE_FUSE_SLACK",
-         "LITEPOSE_FUSE_CHUNKS", "LITEPOSE_FUSE_CACHE_KB", "LITEPOSE_FUSE_RECOMPUTE")
+         "LITEPOSE_FUSE_CHUNKS", "LITEPOSE_FUSE_CACHE_KB", "LITEPOSE_FUSE_RECOMPUTE", "LITEPOSE_DECONV")
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +66,24 @@ def test_fused_equals_unfused_bit_for_bit(monkeypatch, models, inputs, arch, thr
         _assert_identical(out, ref)
 
 
+@pytest.mark.parametrize("isa", ISAS)
+def test_fused_equals_unfused_with_direct_deconvolution(monkeypatch, models, inputs, isa):
+    # M's deconvolutions 1 and 2 take Winograd by default (32 and 40 output
+    # channels); the direct kernels must keep the fused tail exact too
+    ref = _run(_net(monkeypatch, models["M"], 3, isa, LITEPOSE_FUSE=0, LITEPOSE_DECONV="direct"), inputs)
+    out = _run(_net(monkeypatch, models["M"], 3, isa, LITEPOSE_FUSE=1, LITEPOSE_DECONV="direct"), inputs)
+    _assert_identical(out, ref)
+    wino = _run(_net(monkeypatch, models["M"], 3, isa, LITEPOSE_FUSE=1), inputs)
+    for (a4, a2), (b4, b2) in zip(wino, ref):  # a different summation, not the same bits
+        assert not (np.array_equal(a4, b4) and np.array_equal(a2, b2))
+        np.testing.assert_allclose(a2, b2, rtol=0, atol=1e-4 * float(np.abs(b2).max()))
+
+
+def test_deconv_mode_is_checked(monkeypatch, models):
+    with pytest.raises(ValueError, match="LITEPOSE_DECONV must be 'winograd' or 'direct'"):
+        _net(monkeypatch, models["XS"], 1, "auto", LITEPOSE_DECONV="fast")
+
+
 def test_threads_change_and_repeat(monkeypatch, models, inputs):
     net = _net(monkeypatch, models["XS"], 1, "auto", LITEPOSE_FUSE=1)
     first = _run(net, inputs)
@@ -92,7 +110,7 @@ def test_fused_profile_keeps_layer_rows(monkeypatch, models):
     # the head's tail runs fused and keeps its rows: deconv 2 -> final layers 1,
     # and final layers 0 on the deconv 1 output; their bands go to the NCHW
     # outputs from cache
-    for name, op in (("deconv_refined.2", "deconv"), ("deconv_raw.2", "deconv"),
+    for name, op in (("deconv.2", "deconv"),
                      ("final_refined.1.conv.0", "dwconv"), ("final_refined.1.conv.3", "gemm"),
                      ("final_raw.1.conv.0", "dwconv"), ("final_raw.1.conv.3", "gemm"),
                      ("output2.to_nchw", "layout"),
@@ -101,7 +119,8 @@ def test_fused_profile_keeps_layer_rows(monkeypatch, models):
                      ("output4.to_nchw", "layout")):
         r = rows[name]
         assert r.op == op and r.kernel.startswith("fused:"), name
-    assert rows["deconv_refined.1"].kernel.startswith("f32-deconv")  # deconv 2 reads its output: unfused
+    assert rows["deconv.1"].kernel.startswith("f32-deconv")  # deconv 2 reads its output: unfused
+    assert "deconv_refined.2" not in rows and "deconv_raw.2" not in rows  # one row for the pair
     assert "output.to_nchw" not in rows
     assert rows["output4.to_nchw"].stage == rows["output2.to_nchw"].stage == "layout"
     assert rows["final_refined.1.conv.0"].out_shape == [32, 32, 24]  # XS: deconv channels 24 at 1/2 of 64x64

@@ -152,7 +152,8 @@ def test_info_and_memory_plan(random_models):
     _, path = random_models["M", "crowdpose"]
     net = litepose.Network(path)
     assert net.input_size == 448 and net.num_joints == 14
-    assert set(net.kernels) == {"conv", "dwconv", "gemm", "deconv"}
+    assert set(net.kernels) == {"conv", "dwconv", "gemm", "deconv", "deconv_winograd"}
+    assert net.kernels["deconv_winograd"] == f"f32-deconv-winof3-{net.isa}"
     assert net.isa in ISAS
     b = net.activation_bytes(448, 448)
     # bounded below by the largest tensor (stage 1 expanded: 112*112*144 floats)

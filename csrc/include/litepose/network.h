@@ -78,7 +78,8 @@ class Network {
   int num_threads() const;
   void set_num_threads(int n);
   std::string isa() const;
-  // Kernel implementation chosen per op family ("gemm" -> name, ...).
+  // Kernel implementation chosen per op family ("gemm" -> name, ...;
+  // "deconv_winograd": the transforms of the Winograd deconvolution, when on).
   std::vector<std::pair<std::string, std::string>> kernels() const;
 
   // Shapes of the two outputs for an input of h x w.
