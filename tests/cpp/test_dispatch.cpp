@@ -80,8 +80,8 @@ TEST(report) {
   IsaEnv guard;
   unsetenv("LITEPOSE_ISA");
   const auto& ks = ops::select_kernels("");
-  std::printf("cpu: %s\nkernels: %s (%s, %s, %s, %s)\n", describe(c).c_str(), ks.isa, ks.gemm_name,
-              ks.dwconv_name, ks.deconv_name, ks.conv_name);
+  std::printf("cpu: %s\nkernels: %s (%s, %s, %s, %s, %s)\n", describe(c).c_str(), ks.isa, ks.gemm_name,
+              ks.dwconv_name, ks.deconv_name, ks.deconv_wino_name, ks.conv_name);
 }
 
 TEST(auto_choice_is_first_available_and_supported) {
@@ -94,9 +94,9 @@ TEST(auto_choice_is_first_available_and_supported) {
   CHECK(&ops::select_kernels("auto") == sets.front());
   for (const ops::KernelSet* s : sets) {
     CHECK_MSG(supported(c, s->isa), s->isa << " offered but cpu_info says " << describe(c));
-    CHECK(s->gemm && s->dwconv && s->deconv && s->conv);
+    CHECK(s->gemm && s->dwconv && s->deconv && s->conv && s->deconv_wino_in && s->deconv_wino_out);
     CHECK(s->gemm_mr >= 1 && s->gemm_nr >= 1);
-    for (const char* name : {s->gemm_name, s->dwconv_name, s->deconv_name, s->conv_name}) {
+    for (const char* name : {s->gemm_name, s->dwconv_name, s->deconv_name, s->deconv_wino_name, s->conv_name}) {
       // kernels are named <family>-<tile>-<isa>; a family may fall back to
       // "scalar" (or avx2 under avx512f) but never to another architecture
       std::string n = name, isa_of = n.substr(n.rfind('-') + 1);
