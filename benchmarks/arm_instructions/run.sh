@@ -61,5 +61,6 @@ for a in "${ARCHS[@]}"; do
     "$SYSROOT/usr/bin/python3.11" "$HERE/forward.py" "$a" 2>"$WORK/insn_count/$a.log" ||
     { cat "$WORK/insn_count/$a.log" >&2; exit 1; }
   n="$(awk '$1 == "marker" && $2 == 2 {print $3}' "$out")"
-  awk -v a="$a" -v n="$n" -v m="${MACS[$a]}" 'BEGIN { printf "%-3s %16d %12.3f\n", a, n, n / m }'
+  # %.0f, not %d: mawk's %d stops at 2^31 - 1 (M and L count more)
+  awk -v a="$a" -v n="$n" -v m="${MACS[$a]}" 'BEGIN { printf "%-3s %16.0f %12.3f\n", a, n, n / m }'
 done
