@@ -47,8 +47,24 @@ AlignedBuffer pack_deconv_wino_weights(const float* refined_packed, size_t ci0, 
                                        size_t ci1, size_t co, size_t nr);
 size_t deconv_wino_matrix_floats(size_t k, size_t co, size_t nr);
 
-// Scratch of one thread running deconv_pair_rows.
+// Scratch of one thread running deconv_pair_rows or deconv_pair_groups.
 size_t deconv_pair_scratch_floats(const DeconvPairParams& p);
+
+// Output rows [0, deconv_wino_full_rows) lie in whole Winograd groups.
+inline size_t deconv_wino_full_rows(const DeconvPairParams& p) {
+  return 2 * p.wino.in_h / kDeconvWinoRows * kDeconvWinoRows;
+}
+// Tile rows (groups) per GEMM pass.
+size_t deconv_wino_batch(const DeconvPairParams& p);
+
+// The parts of deconv_pair_rows: Winograd groups [g0, g1) (output rows,
+// multiples of 6, g1 <= deconv_wino_full_rows) of phases [ph0, ph1),
+// storing rows [oy0, oy1) only; the direct kernels on rows [oy0, oy1).
+void deconv_pair_groups(const KernelSet& ks, const DeconvPairParams& p, const DeconvPairWeights& w,
+                        const float* refined, const float* raw, float* out, size_t g0, size_t g1, int ph0, int ph1,
+                        size_t oy0, size_t oy1, float* scratch);
+void deconv_pair_direct(const KernelSet& ks, const DeconvPairParams& p, const DeconvPairWeights& w,
+                        const float* refined, const float* raw, float* out, size_t oy0, size_t oy1);
 
 // Output rows [oy0, oy1) on the calling thread.
 void deconv_pair_rows(const KernelSet& ks, const DeconvPairParams& p, const DeconvPairWeights& w,

@@ -86,10 +86,28 @@ void deconv(const KernelSet& ks, ThreadPool& pool, const kernels::DeconvParams& 
 
 void deconv_pair(const KernelSet& ks, ThreadPool& pool, const DeconvPairParams& p, const DeconvPairWeights& w,
                  const float* refined, const float* raw, float* out, float* scratch) {
-  const size_t per = deconv_pair_scratch_floats(p);
-  for_rows_on(pool, 2 * p.wino.in_h, kDeconvWinoRows, [&](size_t r0, size_t r1, int thread) {
-    deconv_pair_rows(ks, p, w, refined, raw, out, r0, r1, scratch + static_cast<size_t>(thread) * per);
-  });
+  const size_t per = deconv_pair_scratch_floats(p), H2 = 2 * p.wino.in_h;
+  if (!w.wino || !ks.deconv_wino_in) {
+    for_rows(pool, H2, 2, [&](size_t r0, size_t r1) { deconv_pair_direct(ks, p, w, refined, raw, out, r0, r1); });
+    return;
+  }
+  // Tasks: (batch of groups, phase) -- the four phases write disjoint
+  // pixels, so a few batches still split evenly across threads -- and one
+  // for the rows after the last whole group (direct).
+  const size_t G = kDeconvWinoRows, full = deconv_wino_full_rows(p), bg = deconv_wino_batch(p) * G;
+  const size_t batches = (full + bg - 1) / bg, tasks = batches * 4 + (full < H2 ? 1 : 0);
+  auto run = [&](size_t t, int thread) {
+    float* sc = scratch + static_cast<size_t>(thread) * per;
+    if (t == batches * 4) return deconv_pair_direct(ks, p, w, refined, raw, out, full, H2);
+    const size_t g0 = t / 4 * bg, ph = t % 4;
+    deconv_pair_groups(ks, p, w, refined, raw, out, g0, std::min(full, g0 + bg), static_cast<int>(ph),
+                       static_cast<int>(ph) + 1, 0, H2, sc);
+  };
+  if (pool.num_threads() == 1 && !pool.tracing()) {
+    for (size_t t = 0; t < tasks; ++t) run(t, 0);
+    return;
+  }
+  pool.parallel_for(tasks, run);
 }
 
 void conv(const KernelSet& ks, ThreadPool& pool, const kernels::ConvParams& p, const float* in,

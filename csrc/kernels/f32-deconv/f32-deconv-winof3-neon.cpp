@@ -11,9 +11,10 @@ void f32_deconv_winof3_in__neon(const DeconvWinoParams& p, const float* in0, con
   winof3::in_row(p, in0, in1, zeros, ph, m0, t0, t1, v);
 }
 
-void f32_deconv_winof3_out__neon(const DeconvWinoParams& p, const float* m, const float* bias, int ph,
-                                 long m0, size_t t0, size_t t1, size_t oy0, size_t oy1, float* out, float* sink) {
-  winof3::out_row(p, m, bias, ph, m0, t0, t1, oy0, oy1, out, sink);
+void f32_deconv_winof3_out__neon(const DeconvWinoParams& p, const float* m, size_t xs, const float* bias,
+                                 int ph, long m0, size_t t0, size_t t1, size_t oy0, size_t oy1, float* out,
+                                 float* sink) {
+  winof3::out_row(p, m, xs, bias, ph, m0, t0, t1, oy0, oy1, out, sink);
 }
 
 }  // namespace litepose::kernels

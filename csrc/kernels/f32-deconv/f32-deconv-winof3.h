@@ -28,7 +28,8 @@
 //        the row: v[tile][xi][K] (16 K floats per tile: the stores of
 //        one tile are one contiguous block), the refined input's channels first, then
 //        the raw one's; input outside the image reads as zero.
-//   out: m[xi][tile][Co] of that phase -> Y, + bias, clamp, stored to the
+//   out: m[xi][..][Co] of that phase, xs floats from one position xi to
+//        the next, tile t at m + (t - t0) Co -> Y, + bias, clamp, stored to the
 //        NHWC output (2H x 2W x Co) at rows 2(m0 + i) + py, columns
 //        2(3 tile + j) + px; rows outside [oy0, oy1) and columns past the
 //        image go to `sink` (co floats of scratch) instead.
@@ -53,33 +54,32 @@ constexpr size_t deconv_wino_tiles(size_t in_w) { return (in_w + 2) / 3; }
 using DeconvWinoInFn = void (*)(const DeconvWinoParams& p, const float* in0, const float* in1,
                                 const float* zeros, int ph, long m0, size_t t0, size_t t1, float* v);
 // m0 >= 0.
-using DeconvWinoOutFn = void (*)(const DeconvWinoParams& p, const float* m, const float* bias, int ph,
-                                 long m0, size_t t0, size_t t1, size_t oy0, size_t oy1, float* out,
-    float* sink);
+using DeconvWinoOutFn = void (*)(const DeconvWinoParams& p, const float* m, size_t xs, const float* bias, int ph,
+                                 long m0, size_t t0, size_t t1, size_t oy0, size_t oy1, float* out, float* sink);
 
 void f32_deconv_winof3_in__scalar(const DeconvWinoParams& p, const float* in0, const float* in1,
                                   const float* zeros, int ph, long m0, size_t t0, size_t t1, float* v);
-void f32_deconv_winof3_out__scalar(const DeconvWinoParams& p, const float* m, const float* bias, int ph,
-                                   long m0, size_t t0, size_t t1, size_t oy0, size_t oy1, float* out,
-    float* sink);
+void f32_deconv_winof3_out__scalar(const DeconvWinoParams& p, const float* m, size_t xs, const float* bias,
+                                   int ph, long m0, size_t t0, size_t t1, size_t oy0, size_t oy1, float* out,
+                                   float* sink);
 #if defined(__x86_64__) || defined(_M_X64)
 void f32_deconv_winof3_in__avx2(const DeconvWinoParams& p, const float* in0, const float* in1,
                                 const float* zeros, int ph, long m0, size_t t0, size_t t1, float* v);
-void f32_deconv_winof3_out__avx2(const DeconvWinoParams& p, const float* m, const float* bias, int ph,
-                                 long m0, size_t t0, size_t t1, size_t oy0, size_t oy1, float* out,
-    float* sink);
+void f32_deconv_winof3_out__avx2(const DeconvWinoParams& p, const float* m, size_t xs, const float* bias,
+                                 int ph, long m0, size_t t0, size_t t1, size_t oy0, size_t oy1, float* out,
+                                 float* sink);
 void f32_deconv_winof3_in__avx512f(const DeconvWinoParams& p, const float* in0, const float* in1,
                                    const float* zeros, int ph, long m0, size_t t0, size_t t1, float* v);
-void f32_deconv_winof3_out__avx512f(const DeconvWinoParams& p, const float* m, const float* bias, int ph,
-                                    long m0, size_t t0, size_t t1, size_t oy0, size_t oy1, float* out,
-    float* sink);
+void f32_deconv_winof3_out__avx512f(const DeconvWinoParams& p, const float* m, size_t xs, const float* bias,
+                                    int ph, long m0, size_t t0, size_t t1, size_t oy0, size_t oy1, float* out,
+                                    float* sink);
 #endif
 #if defined(__aarch64__)
 void f32_deconv_winof3_in__neon(const DeconvWinoParams& p, const float* in0, const float* in1,
                                 const float* zeros, int ph, long m0, size_t t0, size_t t1, float* v);
-void f32_deconv_winof3_out__neon(const DeconvWinoParams& p, const float* m, const float* bias, int ph,
-                                 long m0, size_t t0, size_t t1, size_t oy0, size_t oy1, float* out,
-    float* sink);
+void f32_deconv_winof3_out__neon(const DeconvWinoParams& p, const float* m, size_t xs, const float* bias,
+                                 int ph, long m0, size_t t0, size_t t1, size_t oy0, size_t oy1, float* out,
+                                 float* sink);
 #endif
 
 }  // namespace litepose::kernels

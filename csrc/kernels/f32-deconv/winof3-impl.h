@@ -141,10 +141,10 @@ inline void out_tiles(const float* m, size_t xs, size_t n, const float* bias, si
   }
 }
 
-inline void out_row(const DeconvWinoParams& p, const float* m, const float* bias, int ph, long m0, size_t t0,
-                    size_t t1, size_t oy0, size_t oy1, float* out, float* sink) {
+inline void out_row(const DeconvWinoParams& p, const float* m, size_t xs, const float* bias, int ph, long m0,
+                    size_t t0, size_t t1, size_t oy0, size_t oy1, float* out, float* sink) {
   const int py = ph >> 1, px = ph & 1;
-  const size_t co = p.co, xs = (t1 - t0) * co, OW = 2 * p.in_w;
+  const size_t co = p.co, OW = 2 * p.in_w;
   // tiles whose 3 columns all lie in the image: t < in_w / 3
   const size_t full = std::clamp<size_t>(p.in_w / 3, t0, t1);
   auto span = [&](size_t ta, size_t tb, bool whole) {
