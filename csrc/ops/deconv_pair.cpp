@@ -107,7 +107,8 @@ void deconv_pair_groups(const KernelSet& ks, const DeconvPairParams& p, const De
     const size_t nb = std::min(batch, (g1 - gb) / G), rows = nb * nt;
     for (int ph = ph0; ph < ph1; ++ph) {
       for (size_t i = 0; i < nb; ++i)
-        ks.deconv_wino_in(q, refined, raw, zeros, ph, static_cast<long>((gb + i * G) / 2), 0, nt, v + i * nt * 16 * K);
+        ks.deconv_wino_in(q, refined, raw, zeros, ph, static_cast<long>((gb + i * G) / 2), 0, nt,
+                          v + i * nt * 16 * K);
       for (size_t xi = 0; xi < 16; ++xi)
         ks.gemm(rows, co, K, v + xi * K, 16 * K, w.wino + (static_cast<size_t>(ph) * 16 + xi) * per,
                 m + xi * rows * co, co, nullptr, 0, -kInf, kInf);

@@ -280,8 +280,9 @@ std::vector<double> wino_abs_sums(const std::vector<float>& x1, const std::vecto
           for (int pq = 0; pq < 16; ++pq) {
             const double a = AT[i][pq / 4] * AT[j][pq % 4];
             if (a == 0) continue;
-            const double* up = &u[(((part * 4 + static_cast<size_t>(ph)) * 16 + static_cast<size_t>(pq)) * ci) * co + c];
-            const double* vp = &v[((((part * 4 + static_cast<size_t>(ph)) * th + ty) * tw + tx) * 16 + static_cast<size_t>(pq)) * ci];
+            const size_t ph_ = part * 4 + static_cast<size_t>(ph), pq_ = static_cast<size_t>(pq);
+            const double* up = &u[((ph_ * 16 + pq_) * ci) * co + c];
+            const double* vp = &v[(((ph_ * th + ty) * tw + tx) * 16 + pq_) * ci];
             double t = 0;
             for (size_t k = 0; k < ci; ++k) t += up[k * co] * vp[k];
             s += a * t;
