@@ -222,8 +222,9 @@ struct Network::Impl {
   // co 64: 4.95 -> 3.71; L 64x64, co 40: 7.05 -> 4.45; L 128x128, co 32:
   // 9.7 -> 6.6; S 28x28, co 32: 1.21 -> 1.15; S 56x56, co 24: 1.45 -> 1.26;
   // XS 64x64, co 24: 1.29-1.52 -> 1.16-1.25; not on XS 16x16, co 16
-  // (0.21 -> 0.24) and 32x32, co 24 (0.37-0.48 -> 0.45): too few tiles
-  // per row and GEMM panels a quarter or half empty.
+  // (0.21 -> 0.24) and 32x32, co 24 (0.37-0.48 -> 0.45): few tiles per
+  // row and few channels, the transforms do not pay off (measured before
+  // tile rows were batched per GEMM).
   bool use_wino(const DeconvLayer& dl, size_t in_w) const {
     return deconv_wino && (dl.co >= 32 || in_w >= 48);
   }

@@ -71,7 +71,7 @@ void deconv_pair_rows(const KernelSet& ks, const DeconvPairParams& p, const Deco
                       const float* refined, const float* raw, float* out, size_t oy0, size_t oy1, float* scratch);
 
 // The whole output on the pool; scratch: deconv_pair_scratch_floats per
-// thread.
+// thread (not touched without Winograd weights).
 void deconv_pair(const KernelSet& ks, ThreadPool& pool, const DeconvPairParams& p, const DeconvPairWeights& w,
                  const float* refined, const float* raw, float* out, float* scratch);
 

@@ -79,11 +79,6 @@ void dwconv(const KernelSet& ks, ThreadPool& pool, const kernels::DwConvParams& 
   for_rows(pool, p.out_h, 1, [&](size_t r0, size_t r1) { ks.dwconv(p, in, w, bias, out, r0, r1); });
 }
 
-void deconv(const KernelSet& ks, ThreadPool& pool, const kernels::DeconvParams& p, const float* in,
-            const float* w, const float* bias, float* out) {
-  for_rows(pool, 2 * p.in_h, 2, [&](size_t r0, size_t r1) { ks.deconv(p, in, w, bias, out, r0, r1); });
-}
-
 void deconv_pair(const KernelSet& ks, ThreadPool& pool, const DeconvPairParams& p, const DeconvPairWeights& w,
                  const float* refined, const float* raw, float* out, float* scratch) {
   const size_t per = deconv_pair_scratch_floats(p), H2 = 2 * p.wino.in_h;

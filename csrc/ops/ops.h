@@ -18,9 +18,6 @@ void conv1x1(const KernelSet& ks, ThreadPool& pool, size_t pixels, size_t k, siz
 void dwconv(const KernelSet& ks, ThreadPool& pool, const kernels::DwConvParams& p, const float* in,
             const float* w, const float* bias, float* out);
 
-void deconv(const KernelSet& ks, ThreadPool& pool, const kernels::DeconvParams& p, const float* in,
-            const float* w, const float* bias, float* out);
-
 // The head's deconvolution pair (ops/deconv_pair.h) across the pool.
 struct DeconvPairParams;
 struct DeconvPairWeights;

@@ -181,13 +181,14 @@ TEST(deconv_matches_reference_and_accumulates) {
           auto bias = randn(co, unsigned(co));
           auto p1 = ops::pack_deconv_weights(w1.data(), ci, co);
           auto p2 = ops::pack_deconv_weights(w2.data(), ci, co);
-          // out = relu(deconv(x1, w1) + bias + deconv(x2, w2)), as the head computes it
+          // out = relu(deconv(x1, w1) + bias + deconv(x2, w2)), as the head computes it:
+          // the direct kernels (the pair without Winograd weights: refined
+          // with the bias, then raw accumulated and clamped)
           std::vector<float> out(4 * h * w * co, -7.f);
           auto x1h = to_nhwc(x1, ci, h, w), x2h = to_nhwc(x2, ci, h, w);
-          kernels::DeconvParams a{h, w, ci, co, false, -kInf, kInf};
-          ops::deconv(*ks, pool, a, x1h.data(), p1.data(), bias.data(), out.data());
-          kernels::DeconvParams b{h, w, ci, co, true, 0.f, kInf};
-          ops::deconv(*ks, pool, b, x2h.data(), p2.data(), nullptr, out.data());
+          const auto dp = ops::deconv_pair_params(h, w, ci, ci, co, 0.f, kInf);
+          ops::deconv_pair(*ks, pool, dp, {p1.data(), bias.data(), p2.data(), nullptr}, x1h.data(), x2h.data(),
+                           out.data(), nullptr);
           auto r1 = ref::conv_transpose2d(x1, ci, h, w, w1, co, 4, 2, 1, bias);
           auto r2 = ref::conv_transpose2d(x2, ci, h, w, w2, co, 4, 2, 1, {});
           for (size_t i = 0; i < r1.value.size(); ++i) {
