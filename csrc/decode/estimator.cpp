@@ -33,6 +33,7 @@ std::vector<Pose> PoseEstimator::operator()(const uint8_t* image, int h, int w,
                                             size_t row_stride, bool rgb) const {
   if (!image) throw InputError("PoseEstimator: image is null");
   const PreprocessPlan plan = plan_preprocess(h, w, input_size_);
+  net_->wake();  // the pool's idle cores wake while the image is prepared
   const int H = plan.height, W = plan.width;
   Network::check_input_size(H, W);
   const size_t plane = static_cast<size_t>(H) * W;

@@ -745,6 +745,14 @@ void Network::set_num_threads(int n) {
   impl_->pool = std::make_unique<ops::ThreadPool>(n);
   impl_->plan_h = impl_->plan_w = -1;  // which blocks "auto" fuses depends on the thread count
 }
+void Network::wake(double max_ms) {
+  if (!(max_ms >= 0) || max_ms > 1000)
+    throw InputError("wake: max_ms must be in [0, 1000], got " + std::to_string(max_ms));
+  // a running forward() holds the mutex: its threads are awake already
+  std::unique_lock<std::mutex> lk(impl_->mu, std::try_to_lock);
+  if (lk.owns_lock())
+    impl_->pool->wake(std::chrono::microseconds(static_cast<long long>(max_ms * 1000)));
+}
 std::string Network::isa() const { return impl_->ks->isa; }
 
 std::vector<std::pair<std::string, std::string>> Network::kernels() const {

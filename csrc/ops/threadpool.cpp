@@ -91,21 +91,45 @@ std::vector<ThreadPool::Span> ThreadPool::take_spans() {
   return all;
 }
 
+void ThreadPool::wake(std::chrono::microseconds spin_for) {
+  if (workers_.empty()) return;
+  using clock = std::chrono::steady_clock;
+  const clock::rep until = (clock::now() + spin_for).time_since_epoch().count();
+  clock::rep prev = spin_until_.load(std::memory_order_relaxed);
+  while (prev < until && !spin_until_.compare_exchange_weak(prev, until, std::memory_order_relaxed)) {
+  }
+  {
+    // under the mutex, like a new call, so a worker about to sleep sees it
+    std::lock_guard<std::mutex> lk(mu_);
+    wakes_.fetch_add(1, std::memory_order_release);
+  }
+  start_cv_.notify_all();
+}
+
 void ThreadPool::worker_loop(int index) {
-  unsigned long seen = 0;
+  using clock = std::chrono::steady_clock;
+  unsigned long seen = 0, seen_wakes = 0;
   for (;;) {
-    // spin briefly for the next call, then sleep
-    auto spin_until = std::chrono::steady_clock::now() + kSpinFor;
+    // spin for the next call (for kSpinFor, or until the last wake()'s
+    // deadline), then sleep until a call, a wake() or the end
+    auto spin_until = clock::now() + kSpinFor;
     unsigned spins = 0;
     while (generation_.load(std::memory_order_acquire) == seen && !stop_.load(std::memory_order_acquire)) {
       cpu_relax();
-      if ((++spins & 63) == 0 && std::chrono::steady_clock::now() > spin_until) {
-        std::unique_lock<std::mutex> lk(mu_);
-        start_cv_.wait(lk, [&] {
-          return stop_.load(std::memory_order_acquire) || generation_.load(std::memory_order_acquire) != seen;
-        });
-        break;
+      if ((++spins & 63) != 0) continue;
+      const auto now = clock::now();
+      if (now <= spin_until) continue;
+      const clock::time_point woken{clock::duration(spin_until_.load(std::memory_order_relaxed))};
+      if (now < woken) {
+        spin_until = woken;
+        continue;
       }
+      std::unique_lock<std::mutex> lk(mu_);
+      start_cv_.wait(lk, [&] {
+        return stop_.load(std::memory_order_acquire) || generation_.load(std::memory_order_acquire) != seen ||
+               wakes_.load(std::memory_order_acquire) != seen_wakes;
+      });
+      seen_wakes = wakes_.load(std::memory_order_acquire);
     }
     if (stop_.load(std::memory_order_acquire)) return;
     seen = generation_.load(std::memory_order_acquire);

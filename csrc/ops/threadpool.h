@@ -24,6 +24,12 @@
 // core is free for a joined worker that the OS has preempted.  (Requiring every
 // worker to join every call, with a spinning caller, measured 4-10x slower
 // than one thread when one other busy process shared the two cores.)
+//
+// wake(d): a frame is coming.  Sleeping workers are woken now and spin
+// (instead of sleeping) until the next parallel_for or for at most d, so
+// the wake-up of an idle core overlaps whatever the caller does first
+// (preprocessing) instead of delaying the first layers.  Safe to call from
+// any thread at any time; it never blocks on a running parallel_for.
 #pragma once
 
 #include <atomic>
@@ -48,6 +54,7 @@ class ThreadPool {
   int num_threads() const { return static_cast<int>(workers_.size()) + 1; }
   // fn(task, thread_index).  Not reentrant; one parallel_for at a time.
   void parallel_for(size_t n, const std::function<void(size_t, int)>& fn);
+  void wake(std::chrono::microseconds spin_for);
 
   // Tracing (profiling): when on, every task's [start, end) on its thread
   // is recorded; take_spans() returns and clears them.  Off costs one
@@ -78,6 +85,8 @@ class ThreadPool {
   std::atomic<bool> caller_waiting_{false};
   std::condition_variable done_cv_;
   std::atomic<unsigned long> generation_{0};
+  std::atomic<unsigned long> wakes_{0};              // wake() calls
+  std::atomic<std::chrono::steady_clock::rep> spin_until_{0};  // latest wake() deadline
   std::atomic<bool> stop_{false};
   bool tracing_ = false;
   std::vector<std::vector<Span>> spans_;  // per thread; each written only by its thread

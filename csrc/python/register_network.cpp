@@ -97,6 +97,7 @@ void register_network(py::module_& m) {
       .def("set_profiling", &Network::set_profiling)
       .def("last_timings", &Network::last_timings)
       .def("activation_bytes", &Network::activation_bytes)
+      .def("wake", &Network::wake, py::arg("max_ms") = 10.0)
       .def("forward",
            [](Network& net, const py::object& x_obj) {
              auto x = require_f32(x_obj, 4, "x", "[N, 3, H, W]");

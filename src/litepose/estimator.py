@@ -130,6 +130,7 @@ class PoseEstimator:
         each step (used by profile() and benchmark())."""
         t = time.perf_counter
         t0 = t()
+        self.network._net.wake()  # as the native call does
         x, info = _core.preprocess(image, self.input_size, rgb)
         if self.flip:
             x = np.stack([x, x[:, :, ::-1]])

@@ -74,6 +74,14 @@ class Network:
 
     _profiler = None  # set by litepose.profile() while active
 
+    def wake(self, max_ms: float = 10.0) -> None:
+        """A forward pass is coming within about ``max_ms``: wake the
+        pool's idle threads now, so that they are running when it starts
+        (they spin until then, at most ``max_ms``).  Call it when a frame
+        arrives, before preparing the input; PoseEstimator does.  Returns at
+        once; does nothing while a forward pass runs or with one thread."""
+        self._net.wake(float(max_ms))
+
     def forward(self, x: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """Run the network.  ``x``: C-contiguous float32 [N, 3, H, W],
         ImageNet-normalised RGB.  Releases the GIL while it runs."""

@@ -122,6 +122,45 @@ TEST(tracing_records_one_span_per_task) {
   CHECK(pool.take_spans().empty());
 }
 
+TEST(wake_from_other_threads_while_calls_run_loses_nothing) {
+  // wake() races with calls opening and closing, with workers going to
+  // sleep and with each other; every index must still run exactly once
+  // (the TSan step runs this too)
+  for (int threads : {1, 2, 4}) {
+    ThreadPool pool(threads);
+    std::atomic<bool> done{false};
+    std::vector<std::thread> wakers;
+    for (int k = 0; k < 2; ++k)
+      wakers.emplace_back([&, k] {
+        for (int i = 0; !done.load(); ++i) {
+          pool.wake(std::chrono::microseconds((i * 37 + k * 11) % 2000));
+          if (i % 8 == 0) std::this_thread::sleep_for(std::chrono::microseconds(300));
+        }
+      });
+    check_exactly_once(pool, 2, 2000);
+    check_exactly_once(pool, static_cast<size_t>(threads) * 4, 500);
+    for (int c = 0; c < 20; ++c) {  // calls after idle gaps: workers asleep, then woken
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      check_exactly_once(pool, 9, 1);
+    }
+    done = true;
+    for (auto& t : wakers) t.join();
+  }
+}
+
+TEST(a_pending_wake_does_not_delay_destruction) {
+  // workers spinning towards a wake() deadline far away still stop at once
+  const auto t0 = std::chrono::steady_clock::now();
+  {
+    ThreadPool pool(3);
+    pool.wake(std::chrono::seconds(60));
+    pool.parallel_for(6, [](size_t, int) {});
+    pool.wake(std::chrono::seconds(60));
+  }
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  CHECK_MSG(s < 30, "destroying a woken pool took " << s << " s (its wake deadline was 60 s away)");
+}
+
 TEST(zero_threads_is_an_error) {
   bool threw = false;
   try {

@@ -13,6 +13,8 @@ A wrong weight, tap or layout gives errors of the order of the outputs.
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -83,6 +85,41 @@ def test_batch_equals_single_and_threads_are_deterministic(random_models):
         # split between threads, so results are bit-identical
         np.testing.assert_array_equal(s4[0], b4[i])
         np.testing.assert_array_equal(s2[0], b2[i])
+
+
+def test_wake_changes_nothing_but_timing(random_models):
+    """Network.wake (workers spin until the next forward) from another
+    thread, while forward passes run, neither blocks nor changes results;
+    a bad max_ms is an error."""
+    _, path = random_models["XS", "coco"]
+    x = np.random.default_rng(5).standard_normal((1, 3, 64, 64)).astype(np.float32)
+    net = litepose.Network(path, num_threads=2)
+    ref = net.forward(x)
+    stop = threading.Event()
+    wakes = [0]
+
+    def waker():
+        while not stop.is_set():
+            net.wake(0.5)  # returns at once even while a forward pass holds the network
+            wakes[0] += 1
+
+    t = threading.Thread(target=waker)
+    t.start()
+    try:
+        for _ in range(20):
+            o4, o2 = net.forward(x)
+            np.testing.assert_array_equal(o4, ref[0])
+            np.testing.assert_array_equal(o2, ref[1])
+    finally:
+        stop.set()
+        t.join()
+    assert wakes[0] > 0
+    net.wake()
+    np.testing.assert_array_equal(net.forward(x)[1], ref[1])
+    litepose.Network(path, num_threads=1).wake()  # no workers: nothing to do
+    for bad in (-1.0, float("nan"), 1e6):
+        with pytest.raises(ValueError, match="max_ms"):
+            net.wake(bad)
 
 
 def _official_input(path, size=448):

@@ -82,6 +82,15 @@ class Network {
   // "deconv_winograd": the transforms of the Winograd deconvolution, when on).
   std::vector<std::pair<std::string, std::string>> kernels() const;
 
+  // A forward() is coming within about max_ms: wakes the pool's idle
+  // threads now, and they spin (rather than sleep) until it starts or
+  // max_ms has passed.  Call it when a frame arrives, before preparing the
+  // input, so that waking an idle core (up to milliseconds on a VM) overlaps
+  // that work instead of delaying the first layers.  Returns at once; does
+  // nothing while a forward() is running or with one thread.  PoseEstimator
+  // calls it before preprocessing.
+  void wake(double max_ms = 10.0);
+
   // Shapes of the two outputs for an input of h x w.
   static void check_input_size(int h, int w);
 
