@@ -23,7 +23,7 @@ namespace k = litepose::kernels;
 static const KernelSet kScalar = {
     "scalar",
     k::f32_gemm_4x8__scalar, 4, 8, "f32-gemm-4x8-scalar",
-    k::f32_dwconv_kxk__scalar, "f32-dwconv-kxk-scalar",
+    k::f32_dwconv_kxk__scalar, "f32-dwconv-kxk-scalar", 1,
     k::f32_deconv_4x4s2__scalar, "f32-deconv-4x4s2-scalar",
     k::f32_conv_kxk__scalar, "f32-conv-kxk-scalar",
     k::f32_deconv_winof3_in__scalar, k::f32_deconv_winof3_out__scalar, "f32-deconv-winof3-scalar",
@@ -33,7 +33,7 @@ static const KernelSet kScalar = {
 static const KernelSet kAvx2 = {
     "avx2",
     k::f32_gemm_6x16__avx2, 6, 16, "f32-gemm-6x16-avx2",
-    k::f32_dwconv_kxk__avx2, "f32-dwconv-kxk-avx2",
+    k::f32_dwconv_kxk__avx2, "f32-dwconv-kxk-avx2", 2,
     k::f32_deconv_4x4s2__avx2, "f32-deconv-4x4s2-avx2",
     k::f32_conv_kxk__avx2, "f32-conv-kxk-avx2",
     k::f32_deconv_winof3_in__avx2, k::f32_deconv_winof3_out__avx2, "f32-deconv-winof3-avx2",
@@ -43,7 +43,7 @@ static const KernelSet kAvx2 = {
 static const KernelSet kAvx512 = {
     "avx512f",
     k::f32_gemm_8x32__avx512f, 8, 32, "f32-gemm-8x32-avx512f",
-    k::f32_dwconv_kxk__avx512f, "f32-dwconv-kxk-avx512f",
+    k::f32_dwconv_kxk__avx512f, "f32-dwconv-kxk-avx512f", 3,
     k::f32_deconv_4x4s2__avx512f, "f32-deconv-4x4s2-avx512f",
     k::f32_conv_kxk__avx2, "f32-conv-kxk-avx2",
     k::f32_deconv_winof3_in__avx512f, k::f32_deconv_winof3_out__avx512f, "f32-deconv-winof3-avx512f",
@@ -53,7 +53,7 @@ static const KernelSet kAvx512 = {
 static const KernelSet kNeon = {
     "neon",
     k::f32_gemm_8x8__neon, 8, 8, "f32-gemm-8x8-neon",
-    k::f32_dwconv_kxk__neon, "f32-dwconv-kxk-neon",
+    k::f32_dwconv_kxk__neon, "f32-dwconv-kxk-neon", 1,
     k::f32_deconv_4x4s2__neon, "f32-deconv-4x4s2-neon",
     k::f32_conv_kxk__scalar, "f32-conv-kxk-scalar",
     k::f32_deconv_winof3_in__neon, k::f32_deconv_winof3_out__neon, "f32-deconv-winof3-neon",

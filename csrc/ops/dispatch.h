@@ -18,6 +18,7 @@ struct KernelSet {
   const char* gemm_name;
   kernels::DwConvFn dwconv;
   const char* dwconv_name;
+  size_t dwconv_rows;         // output rows the kernel computes together at stride 1
   kernels::DeconvFn deconv;
   const char* deconv_name;
   kernels::ConvFn conv;

@@ -63,6 +63,29 @@ void for_rows(ThreadPool& pool, size_t rows, size_t grain, Fn&& fn) {
   for_rows_on(pool, rows, grain, [&](size_t r0, size_t r1, int) { fn(r0, r1); });
 }
 
+// fn(r0, r1) for a kernel that computes `group` rows together: thread t's
+// share is [rows*t/T, rows*(t+1)/T) as in split(), cut into up to 4 tasks
+// whose lengths are multiples of `group` (the last of a share excepted).
+// Rounding the global split to the group instead would unbalance the
+// threads (16 rows, 2 threads, groups of 3: 9 + 7 rows).
+template <typename Fn>
+void for_row_groups(ThreadPool& pool, size_t rows, size_t group, Fn&& fn) {
+  const size_t T = static_cast<size_t>(pool.num_threads());
+  if (T <= 1 || rows <= 1 || group <= 1) return for_rows(pool, rows, 1, fn);
+  const size_t share = rows / T;  // the shortest share
+  const size_t k = std::max<size_t>(1, std::min<size_t>(4, (share + group - 1) / group));
+  auto begin = [&](size_t i) {  // task i: share i / k, piece i % k
+    const size_t t = i / k, j = i % k;
+    const size_t a = rows * t / T, b = rows * (t + 1) / T;
+    if (j == 0) return a;
+    return std::min(b, a + ((b - a) * j / k + group / 2) / group * group);
+  };
+  pool.parallel_for(T * k, [&](size_t i, int) {
+    const size_t r0 = begin(i), r1 = i % k == k - 1 ? rows * (i / k + 1) / T : begin(i + 1);
+    if (r1 > r0) fn(r0, r1);
+  });
+}
+
 }  // namespace
 
 void conv1x1(const KernelSet& ks, ThreadPool& pool, size_t pixels, size_t k, size_t n,
@@ -76,7 +99,8 @@ void conv1x1(const KernelSet& ks, ThreadPool& pool, size_t pixels, size_t k, siz
 
 void dwconv(const KernelSet& ks, ThreadPool& pool, const kernels::DwConvParams& p, const float* in,
             const float* w, const float* bias, float* out) {
-  for_rows(pool, p.out_h, 1, [&](size_t r0, size_t r1) { ks.dwconv(p, in, w, bias, out, r0, r1); });
+  const size_t group = p.stride == 1 ? ks.dwconv_rows : 1;
+  for_row_groups(pool, p.out_h, group, [&](size_t r0, size_t r1) { ks.dwconv(p, in, w, bias, out, r0, r1); });
 }
 
 void deconv_pair(const KernelSet& ks, ThreadPool& pool, const DeconvPairParams& p, const DeconvPairWeights& w,

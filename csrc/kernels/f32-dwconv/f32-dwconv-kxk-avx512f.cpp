@@ -3,10 +3,11 @@
 // Design
 //   Vectorised over channels (16 per zmm, the last block masked: any channel
 //   count works and nothing past a pixel's C channels is read or written).
-//   Work unit: 2 output rows x T = 4 output pixels x 16 channels.  Each
-//   input row segment the unit needs ((T - 1)*S + K pixels) is loaded into
-//   registers once and feeds every (output row, output pixel, kx) that uses
-//   it: kernel row ky of the first output row and ky - S of the second.
+//   Work unit: R output rows x T = 4 output pixels x 16 channels, R = 3 at
+//   stride 1 and 2 at stride 2.  Each input row segment the unit needs
+//   ((T - 1)*S + K pixels) is loaded into registers once and feeds every
+//   (output row, output pixel, kx) that uses it: kernel row ky of the first
+//   output row, ky - S of the second, ky - 2S of the third.
 //
 //     K = 7, S = 1, input row u (shared by output rows q = 0 and 1):
 //       x0 x1 ... x9                      10 zmm, loaded once per row u
@@ -14,9 +15,17 @@
 //                           acc0[t] += x[t + kx] * w   t = 0..3
 //       q = 1, ky = u-1:  for kx: w = W[u-1][kx]
 //                           acc1[t] += x[t + kx] * w
-//     registers: 8 acc + 10 x + 1-2 w = 20 of 32 (no spills; T = 4 was
+//     q = 2, ky = u-2:  likewise (R = 3)
+//     registers: 12 acc + 10 x + 1-2 w = 24 of 32 (no spills; T = 4 was
 //     measured faster than 6, 8 or 10, whose inputs spill, see
-//     benchmarks/bench_kernels).  Per row u: 10 + 14 loads for 56 FMAs.
+//     benchmarks/bench_kernels).  Per row u: 10 + 21 loads for 84 FMAs.
+//     Three rows instead of two: each input row is loaded for 3 output rows
+//     (9 row loads per 3 output rows instead of 12): k7 s1, ab_dwconv
+//     (interleaved, 21 rounds, min new/old) 0.56-0.73 on the inputs larger
+//     than L2, 0.87-0.97 in cache (16x16x480 .. 32x32x960), same bits; at
+//     stride 2 three rows measured 1.04-1.24x slower (13 inputs + 12
+//     accumulators), so stride 2 keeps pairs.  A row range never ends on a
+//     single row when it can help it: n = 3m + 1 rows run as 3s, then 2 + 2.
 //   K = 7, S = 2: 13 inputs per row segment, 5 of 7 rows shared.  Any image
 //   size and the K = 3/5 head/stem layers use the same code.
 //
@@ -60,7 +69,7 @@ struct RowCtx {
   size_t C, W;        // channels, input width
   size_t ostride;     // floats per output row
   long ix_origin;     // input column of output column 0, tap 0: -pad
-  int ky0[2], ky1[2]; // valid kernel rows of each output row of the group
+  int ky0[3], ky1[3]; // valid kernel rows of each output row of the group
   long iy_base;       // input row of ky = 0 for the first output row
   const float* pf;    // first input row the next row group adds (or null)
   int npf;            // how many rows from pf to prefetch
@@ -68,7 +77,7 @@ struct RowCtx {
   __m512 bias, vmin, vmax;
 };
 
-// R (1 or 2) output rows x T output pixels starting at output column x0.
+// R (1 to 3) output rows x T output pixels starting at output column x0.
 // Each input row is loaded once and feeds both output rows (kernel row ky
 // for the first, ky - S for the second).  EDGE: the block touches the
 // left/right border or the row end (tb < T).  Input columns outside the
@@ -82,7 +91,7 @@ inline void block(const RowCtx& r, long x0, int tb) {
   // right border)
   constexpr int NX = (T - 1) * S + K;
   __m512 acc[R][T];
-#pragma GCC unroll 2
+#pragma GCC unroll 3
   for (int q = 0; q < R; ++q)
 #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) acc[q][t] = r.bias;
@@ -125,7 +134,7 @@ inline void block(const RowCtx& r, long x0, int tb) {
 #pragma GCC unroll 32
       for (int j = 0; j < NX; ++j, xp += r.C) x[j] = FULL ? _mm512_loadu_ps(xp) : _mm512_maskz_loadu_ps(r.mk, xp);
     }
-#pragma GCC unroll 2
+#pragma GCC unroll 3
     for (int q = 0; q < R; ++q) {
       const int ky = u - q * S;
       if (ky < r.ky0[q] || ky >= r.ky1[q]) continue;
@@ -139,7 +148,7 @@ inline void block(const RowCtx& r, long x0, int tb) {
       }
     }
   }
-#pragma GCC unroll 2
+#pragma GCC unroll 3
   for (int q = 0; q < R; ++q)
 #pragma GCC unroll 16
     for (int t = 0; t < T; ++t) {
@@ -151,10 +160,33 @@ inline void block(const RowCtx& r, long x0, int tb) {
     }
 }
 
+// Output rows in the next group of run() when `left` rows remain: 3 at
+// stride 1 with T = 4 (K = 5, 7; K = 3's T = 8 has no registers for a
+// third row), never leaving one row alone when pairs avoid it (4 = 2 + 2);
+// otherwise pairs.
+template <int S, int T>
+inline int group_rows(size_t left) {
+  constexpr bool triples = S == 1 && T == 4;
+  if (left >= 2 && (!triples || left == 2 || left == 4)) return 2;
+  return left >= 3 ? 3 : 1;
+}
+
 // The block variant for R output rows, interior or edge, whole or partial
 // channel block (a whole one loads and stores without a lane mask).
 template <int K, int S, int T>
 inline void dispatch_block(const RowCtx& r, int R, bool interior, long x0, int tb) {
+  if constexpr (S == 1 && T == 4) {
+    if (R == 3) {
+      if (r.mk == 0xFFFF) {
+        if (interior) block<K, S, T, 3, false, true>(r, x0, T);
+        else block<K, S, T, 3, true, true>(r, x0, tb);
+      } else {
+        if (interior) block<K, S, T, 3, false, false>(r, x0, T);
+        else block<K, S, T, 3, true, false>(r, x0, tb);
+      }
+      return;
+    }
+  }
   if (r.mk == 0xFFFF) {
     if (R == 2) {
       if (interior) block<K, S, T, 2, false, true>(r, x0, T);
@@ -199,7 +231,7 @@ void run(const DwConvParams& p, const float* in, const float* w, const float* bi
   for (size_t g0 = 0; g0 < C; g0 += CG) {
     const size_t g1 = std::min(C, g0 + CG);
     for (size_t oy = oy0; oy < oy1;) {
-      const int R = oy + 1 < oy1 ? 2 : 1;  // output rows in this pair
+      const int R = group_rows<S, T>(oy1 - oy);
       const long iy0 = static_cast<long>(oy) * S - pad;
       for (int q = 0; q < R; ++q) {
         const long iyq = iy0 + q * S;
@@ -208,7 +240,7 @@ void run(const DwConvParams& p, const float* in, const float* w, const float* bi
       }
       r.iy_base = iy0;
       // rows the next pair reads that this pair does not
-      const long pf0 = std::max<long>(0, iy0 + (R - 1) * S + K), pf1 = std::min<long>(H, iy0 + (R + 1) * S + K);
+      const long pf0 = std::max<long>(0, iy0 + (R - 1) * S + K), pf1 = std::min<long>(H, iy0 + (2 * R - 1) * S + K);
       const bool pf = oy + R < oy1 && pf1 > pf0;
       r.npf = pf ? static_cast<int>(pf1 - pf0) : 0;
       for (size_t c0 = g0; c0 < g1; c0 += 16) {
