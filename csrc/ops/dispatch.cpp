@@ -60,6 +60,11 @@ static const KernelSet kNeon = {
 };
 #endif
 
+size_t dwconv_row_group(const KernelSet& ks, int k, int stride) {
+  if (ks.dwconv_rows >= 3 && (stride != 1 || k < 5)) return 2;
+  return ks.dwconv_rows;
+}
+
 std::vector<std::string> compiled_isas() {
   std::vector<std::string> v;
 #if defined(LITEPOSE_HAVE_AVX512F)

@@ -18,7 +18,7 @@ struct KernelSet {
   const char* gemm_name;
   kernels::DwConvFn dwconv;
   const char* dwconv_name;
-  size_t dwconv_rows;         // output rows the kernel computes together at stride 1
+  size_t dwconv_rows;         // output rows the kernel computes together (see dwconv_row_group)
   kernels::DeconvFn deconv;
   const char* deconv_name;
   kernels::ConvFn conv;
@@ -28,6 +28,12 @@ struct KernelSet {
   kernels::DeconvWinoOutFn deconv_wino_out;
   const char* deconv_wino_name;
 };
+
+// Output rows the depthwise kernel computes together for a k x k layer of
+// this stride: row splits in multiples of it keep the kernel's row groups
+// whole (AVX-512: 3 at stride 1 with k >= 5, pairs otherwise; AVX2: pairs;
+// NEON and scalar: single rows).
+size_t dwconv_row_group(const KernelSet& ks, int k, int stride);
 
 // Every kernel set compiled in and supported by this CPU, best first.
 std::vector<const KernelSet*> available_kernel_sets();

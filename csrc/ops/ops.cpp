@@ -63,7 +63,8 @@ void for_rows(ThreadPool& pool, size_t rows, size_t grain, Fn&& fn) {
   for_rows_on(pool, rows, grain, [&](size_t r0, size_t r1, int) { fn(r0, r1); });
 }
 
-// fn(r0, r1) for a kernel that computes `group` rows together: thread t's
+// fn(r0, r1) for a kernel that computes `group` rows together (the
+// depthwise kernels, dwconv_row_group): thread t's
 // share is [rows*t/T, rows*(t+1)/T) as in split(), cut into up to 4 tasks
 // whose lengths are multiples of `group` (the last of a share excepted).
 // Rounding the global split to the group instead would unbalance the
@@ -99,7 +100,7 @@ void conv1x1(const KernelSet& ks, ThreadPool& pool, size_t pixels, size_t k, siz
 
 void dwconv(const KernelSet& ks, ThreadPool& pool, const kernels::DwConvParams& p, const float* in,
             const float* w, const float* bias, float* out) {
-  const size_t group = p.stride == 1 ? ks.dwconv_rows : 1;
+  const size_t group = dwconv_row_group(ks, p.kernel, p.stride);
   for_row_groups(pool, p.out_h, group, [&](size_t r0, size_t r1) { ks.dwconv(p, in, w, bias, out, r0, r1); });
 }
 

@@ -168,29 +168,35 @@ TEST(dwconv_matches_reference_odd_sizes_strides_kernels) {
 
 TEST(dwconv_row_groups_cover_every_row_for_any_thread_count) {
   // ops::dwconv cuts each thread's share of rows into pieces of whole row
-  // groups (3 rows on AVX-512 at stride 1): heights 3m, 3m+1, 3m+2 over 1-5
-  // threads, every row must come out once and right
+  // groups (ops::dwconv_row_group: 3 rows on AVX-512 at stride 1 with k >=
+  // 5, 2 otherwise): heights 3m, 3m+1, 3m+2 over 1-5 threads, every row must
+  // come out once and right
   for (const ops::KernelSet* ks : ops::available_kernel_sets())
     for (int threads = 1; threads <= 5; ++threads) {
       ops::ThreadPool pool(threads);
       for (size_t h : {2, 4, 5, 10, 16, 17, 28})
         for (size_t c : {17, 96})
-          for (int k : {5, 7}) {
-            const size_t w = 6;
-            auto x = randn(c * h * w, unsigned(h * 17 + c + k));
-            auto wt = randn(c * k * k, unsigned(c + k), 0.3f);
-            auto bias = randn(c, unsigned(c * 5));
-            auto packed = ops::pack_dwconv_weights(wt.data(), c, k);
-            auto r = ref::conv2d(x, c, h, w, wt, c, k, 1, k / 2, static_cast<int>(c), bias);
-            ref::clamp(r, 0, 6);
-            kernels::DwConvParams p{h, w, c, r.h, r.w, k, 1, k / 2, 0.f, 6.f};
-            std::vector<float> out(r.h * r.w * c, -7.f);
-            auto xh = to_nhwc(x, c, h, w);
-            ops::dwconv(*ks, pool, p, xh.data(), packed.data(), bias.data(), out.data());
-            auto what = desc(*ks, "dwconv %zux%zu c=%zu k=%d threads=%d", h, w, c, k, threads);
-            CHECK_MSG(compare(out, r, what) == 0, what);
-          }
+          for (int k : {3, 5, 7})
+            for (int s : {1, 2}) {
+              const size_t w = 6;
+              auto x = randn(c * h * w, unsigned(h * 17 + c + k + s));
+              auto wt = randn(c * k * k, unsigned(c + k), 0.3f);
+              auto bias = randn(c, unsigned(c * 5));
+              auto packed = ops::pack_dwconv_weights(wt.data(), c, k);
+              auto r = ref::conv2d(x, c, h, w, wt, c, k, s, k / 2, static_cast<int>(c), bias);
+              ref::clamp(r, 0, 6);
+              kernels::DwConvParams p{h, w, c, r.h, r.w, k, s, k / 2, 0.f, 6.f};
+              std::vector<float> out(r.h * r.w * c, -7.f);
+              auto xh = to_nhwc(x, c, h, w);
+              ops::dwconv(*ks, pool, p, xh.data(), packed.data(), bias.data(), out.data());
+              auto what = desc(*ks, "dwconv %zux%zu c=%zu k=%d s=%d threads=%d", h, w, c, k, s, threads);
+              CHECK_MSG(compare(out, r, what) == 0, what);
+            }
     }
+  for (const ops::KernelSet* ks : ops::available_kernel_sets()) {
+    CHECK(ops::dwconv_row_group(*ks, 3, 1) <= 2 && ops::dwconv_row_group(*ks, 7, 2) <= 2);
+    CHECK(ops::dwconv_row_group(*ks, 7, 1) == ks->dwconv_rows);
+  }
 }
 
 TEST(deconv_matches_reference_and_accumulates) {
