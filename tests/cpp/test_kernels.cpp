@@ -141,6 +141,26 @@ TEST(gemm_matches_reference_all_shapes) {
   }
 }
 
+namespace {
+// ops::dwconv on an h x w x c input (k x k, stride s, ReLU6) against the
+// naive reference convolution.
+void check_dwconv(const ops::KernelSet& ks, ops::ThreadPool& pool, size_t h, size_t w, size_t c, int k, int s,
+                  unsigned seed) {
+  auto x = randn(c * h * w, seed);
+  auto wt = randn(c * k * k, unsigned(c + k), 0.3f);
+  auto bias = randn(c, unsigned(c * 3));
+  auto packed = ops::pack_dwconv_weights(wt.data(), c, k);
+  auto r = ref::conv2d(x, c, h, w, wt, c, k, s, k / 2, static_cast<int>(c), bias);
+  ref::clamp(r, 0, 6);
+  kernels::DwConvParams p{h, w, c, r.h, r.w, k, s, k / 2, 0.f, 6.f};
+  std::vector<float> out(r.h * r.w * c, -7.f);
+  auto xh = to_nhwc(x, c, h, w);
+  ops::dwconv(ks, pool, p, xh.data(), packed.data(), bias.data(), out.data());
+  auto what = desc(ks, "dwconv %zux%zu c=%zu k=%d s=%d threads=%d", h, w, c, k, s, pool.num_threads());
+  CHECK_MSG(compare(out, r, what) == 0, what);
+}
+}  // namespace
+
 TEST(dwconv_matches_reference_odd_sizes_strides_kernels) {
   const size_t sizes[][2] = {{1, 1}, {2, 3}, {7, 7}, {15, 7}, {18, 17}, {25, 33}, {4, 40}};
   for (const ops::KernelSet* ks : ops::available_kernel_sets()) {
@@ -148,21 +168,7 @@ TEST(dwconv_matches_reference_odd_sizes_strides_kernels) {
     for (auto& hw : sizes)
       for (size_t c : {1, 3, 4, 8, 15, 16, 17, 31, 32, 33, 48, 49, 96})
         for (int k : {3, 5, 7})
-          for (int s : {1, 2}) {
-            const size_t h = hw[0], w = hw[1];
-            auto x = randn(c * h * w, unsigned(h * 131 + w * 7 + c + k + s));
-            auto wt = randn(c * k * k, unsigned(c + k), 0.3f);
-            auto bias = randn(c, unsigned(c * 3));
-            auto packed = ops::pack_dwconv_weights(wt.data(), c, k);
-            auto r = ref::conv2d(x, c, h, w, wt, c, k, s, k / 2, static_cast<int>(c), bias);
-            ref::clamp(r, 0, 6);
-            kernels::DwConvParams p{h, w, c, r.h, r.w, k, s, k / 2, 0.f, 6.f};
-            std::vector<float> out(r.h * r.w * c, -7.f);
-            auto xh = to_nhwc(x, c, h, w);
-            ops::dwconv(*ks, pool, p, xh.data(), packed.data(), bias.data(), out.data());
-            auto what = desc(*ks, "dwconv %zux%zu c=%zu k=%d s=%d", h, w, c, k, s);
-            CHECK_MSG(compare(out, r, what) == 0, what);
-          }
+          for (int s : {1, 2}) check_dwconv(*ks, pool, hw[0], hw[1], c, k, s, unsigned(hw[0] * 131 + hw[1] * 7 + c + k + s));
   }
 }
 
@@ -177,21 +183,7 @@ TEST(dwconv_row_groups_cover_every_row_for_any_thread_count) {
       for (size_t h : {2, 4, 5, 10, 16, 17, 28})
         for (size_t c : {17, 96})
           for (int k : {3, 5, 7})
-            for (int s : {1, 2}) {
-              const size_t w = 6;
-              auto x = randn(c * h * w, unsigned(h * 17 + c + k + s));
-              auto wt = randn(c * k * k, unsigned(c + k), 0.3f);
-              auto bias = randn(c, unsigned(c * 5));
-              auto packed = ops::pack_dwconv_weights(wt.data(), c, k);
-              auto r = ref::conv2d(x, c, h, w, wt, c, k, s, k / 2, static_cast<int>(c), bias);
-              ref::clamp(r, 0, 6);
-              kernels::DwConvParams p{h, w, c, r.h, r.w, k, s, k / 2, 0.f, 6.f};
-              std::vector<float> out(r.h * r.w * c, -7.f);
-              auto xh = to_nhwc(x, c, h, w);
-              ops::dwconv(*ks, pool, p, xh.data(), packed.data(), bias.data(), out.data());
-              auto what = desc(*ks, "dwconv %zux%zu c=%zu k=%d s=%d threads=%d", h, w, c, k, s, threads);
-              CHECK_MSG(compare(out, r, what) == 0, what);
-            }
+            for (int s : {1, 2}) check_dwconv(*ks, pool, h, 6, c, k, s, unsigned(h * 17 + c + k + s));
     }
   for (const ops::KernelSet* ks : ops::available_kernel_sets()) {
     CHECK(ops::dwconv_row_group(*ks, 3, 1) <= 2 && ops::dwconv_row_group(*ks, 7, 2) <= 2);
