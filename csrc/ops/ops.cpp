@@ -64,9 +64,9 @@ void for_rows(ThreadPool& pool, size_t rows, size_t grain, Fn&& fn) {
 }
 
 // fn(r0, r1) for a kernel that computes `group` rows together (the
-// depthwise kernels, dwconv_row_group): thread t's
-// share is [rows*t/T, rows*(t+1)/T) as in split(), cut into up to 4 tasks
-// whose lengths are multiples of `group` (the last of a share excepted).
+// depthwise kernels, dwconv_row_group): thread t's share is
+// [rows*t/T, rows*(t+1)/T) as in split(), cut into up to 4 tasks whose
+// lengths are multiples of `group` (the last of a share excepted).
 // Rounding the global split to the group instead would unbalance the
 // threads (16 rows, 2 threads, groups of 3: 9 + 7 rows).
 template <typename Fn>
