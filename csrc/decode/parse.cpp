@@ -81,6 +81,17 @@ namespace {
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
+// Empty top-k storage: K joints x M candidates, tags of D dimensions.
+Candidates sized_candidates(int K, int M, int D) {
+  Candidates cand;
+  cand.k = K, cand.m = M, cand.d = D;
+  cand.val.resize(static_cast<size_t>(K) * M);
+  cand.x.resize(cand.val.size());
+  cand.y.resize(cand.val.size());
+  cand.tag.resize(cand.val.size() * D);
+  return cand;
+}
+
 // Slack for bounds: values computed by bilinear steps may exceed the
 // largest tap by a few ulps.
 inline float up_slack(float b) { return b + std::fabs(b) * 1e-5f + 1e-30f; }
@@ -413,12 +424,7 @@ std::vector<Person> parse(const HalfResMaps& maps, const DecodeOptions& opt) {
   const int M = static_cast<int>(std::min<long>(opt.max_num_people, static_cast<long>(H) * W));
 
   // top_k: NMS + top-k per joint, tags gathered at the peaks.
-  Candidates cand;
-  cand.k = K, cand.m = M, cand.d = D;
-  cand.val.resize(static_cast<size_t>(K) * M);
-  cand.x.resize(cand.val.size());
-  cand.y.resize(cand.val.size());
-  cand.tag.resize(cand.val.size() * D);
+  Candidates cand = sized_candidates(K, M, D);
   std::vector<int> idx(M);
   // The threshold path (detail::topk_above_threshold) is exact for every
   // candidate the grouping reads (val > detection_threshold); it needs a
@@ -629,12 +635,7 @@ static std::vector<Person> parse_half(const HalfResMaps& maps, const DecodeOptio
   for (size_t i = 0; i < plane * K; ++i)
     det[i] = flip ? (maps.heat[i] + maps.heat_flip[i]) / 2.0f : maps.heat[i];
   const int M = static_cast<int>(std::min<long>(opt.max_num_people, static_cast<long>(plane)));
-  Candidates cand;
-  cand.k = K, cand.m = M, cand.d = D;
-  cand.val.resize(static_cast<size_t>(K) * M);
-  cand.x.resize(cand.val.size());
-  cand.y.resize(cand.val.size());
-  cand.tag.resize(cand.val.size() * D);
+  Candidates cand = sized_candidates(K, M, D);
   std::vector<int> idx(M);
   // Kernel 5 at input resolution is about 3 at 1/2 (kernel / 2, made odd).
   const int kk = std::max(1, (opt.nms_kernel / 2) | 1);

@@ -28,13 +28,7 @@ namespace {
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
-std::vector<float> randn(size_t n, unsigned seed, float scale = 1.f) {
-  std::mt19937 g(seed);
-  std::normal_distribution<float> d(0.f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(g);
-  return v;
-}
+using lptest::randn;
 
 std::vector<float> to_nhwc(const std::vector<float>& x, size_t c, size_t h, size_t w) {
   std::vector<float> o(x.size());

@@ -73,13 +73,7 @@ class Guarded {
   size_t n_, bytes_ = 0;
 };
 
-std::vector<float> randn(size_t n, unsigned seed, float scale = 1.f) {
-  std::mt19937 g(seed);
-  std::normal_distribution<float> d(0.f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(g);
-  return v;
-}
+using lptest::randn;
 
 struct Want {
   double value = 0, abs = 0;

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -32,6 +33,15 @@ struct Registrar {
 inline void fail(const char* file, int line, const std::string& msg) {
   ++failures();
   std::fprintf(stderr, "%s:%d: FAILED: %s\n", file, line, msg.c_str());
+}
+
+// n floats from N(0, scale^2), reproducible for a seed.
+inline std::vector<float> randn(size_t n, unsigned seed, float scale = 1.f) {
+  std::mt19937 g(seed);
+  std::normal_distribution<float> d(0.f, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(g);
+  return v;
 }
 
 }  // namespace lptest
