@@ -152,7 +152,8 @@ void in_pieces(size_t oh, std::initializer_list<size_t> cuts, F&& call) {
 }  // namespace
 
 TEST(dwconv_direct_row_ranges_guarded) {
-  const size_t sizes[][2] = {{1, 1}, {3, 2}, {6, 5}, {9, 13}, {10, 4}, {12, 30}, {14, 3}};
+  // widths 8, 16, 28: whole first and last blocks of a row (K/2 columns outside)
+  const size_t sizes[][2] = {{1, 1}, {3, 2}, {6, 5}, {9, 13}, {10, 4}, {12, 30}, {14, 3}, {5, 8}, {3, 16}, {7, 28}};
   for (const ops::KernelSet* ks : sets())
     for (auto& hw : sizes)
       for (size_t c : {1, 5, 8, 16, 17, 24, 40, 144})
