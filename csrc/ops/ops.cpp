@@ -17,6 +17,8 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #include <xmmintrin.h>
+#elif defined(__aarch64__)
+#include <arm_neon.h>
 #endif
 
 namespace litepose::ops {
@@ -174,6 +176,20 @@ bool nchw_to_nhwc(ThreadPool& pool, const float* in, size_t c, size_t h, size_t 
         _mm_storeu_ps(o + 3 * i + 8, _mm_shuffle_ps(c2a3, b3c3, _MM_SHUFFLE(2, 0, 2, 0)));
       }
       bad |= static_cast<uint32_t>(_mm_movemask_epi8(badv) != 0);
+#elif defined(__aarch64__)
+      // 4 pixels: vst3q interleaves the three planes' vectors as it stores
+      const uint32x4_t expo = vdupq_n_u32(0x7f800000u);
+      uint32x4_t badv = vdupq_n_u32(0);
+      for (; i + 4 <= n; i += 4) {
+        float32x4x3_t v;
+        v.val[0] = vld1q_f32(p0 + i);
+        v.val[1] = vld1q_f32(p1 + i);
+        v.val[2] = vld1q_f32(p2 + i);
+        for (int j = 0; j < 3; ++j)
+          badv = vorrq_u32(badv, vceqq_u32(vandq_u32(vreinterpretq_u32_f32(v.val[j]), expo), expo));
+        vst3q_f32(o + 3 * i, v);
+      }
+      bad |= static_cast<uint32_t>(vmaxvq_u32(badv) != 0);
 #endif
       check(p0 + i, n - i);
       check(p1 + i, n - i);
