@@ -38,10 +38,13 @@
 //   LitePose layer) instead skip those columns' loads and FMAs at compile
 //   time: 1/8 of a 16-wide row's FMAs, 1/16 of a 32-wide one's.  With
 //   block() and dispatch_block() forced inline into run() (a call per block
-//   before), litepose profile, XS, 1 thread, min over 4 x 30 runs measured
-//   the 16x16 k7 layers 1.21-1.25x, 32x32 1.13-1.16x and the fused 64x64
-//   ones 1.10x faster, stride 2 and the head's k5 layers unchanged (sum of
-//   all layer minimums 17.24 -> 16.51 ms).  At stride 1 an edge block
+//   before), litepose profile, 1 thread, per-stage sums of layer minimums
+//   over 4-5 alternating processes: XS 16x16 k7 layers 1.21x, 32x32 1.13x,
+//   64x64 (fused) 1.07x faster, L 32x32 1.10-1.13x, 64x64 1.06x, 128x128
+//   1.03x; stride 2 unchanged.  Only whole-channel blocks of 2 or 3 rows
+//   get the left/right variants: with all of them inlined (24 block
+//   variants per K/S) the other layers of L (GEMMs, deconvolutions) ran
+//   0.5-2% slower, within +-0.5% with the 16 kept.  At stride 1 an edge block
 //   addresses its columns as the interior does (base + j*C, the base maybe
 //   left of the row: masked-off lanes never touch memory); that measured
 //   0.87-0.97x the time of per-column offsets on the stride-1 shapes
@@ -208,14 +211,14 @@ inline BlockKind block_kind(const RowCtx& r, long x0, int tb, long out_w, long x
 
 // The block variant for R output rows and block kind, whole or partial
 // channel block (a whole one loads and stores without a lane mask).  Written
-// out per R on purpose (LP_DW_BLOCKS expands to the four kinds): the same
+// out per R on purpose (LP_DW_BLOCKS expands to the kinds): the same
 // dispatch through a helper template per R changed GCC's inlining and
 // measured 1.1-1.4x slower on the k7 s1 shapes (ab_dwconv, 21 rounds, same
 // bits).
 #define LP_DW_BLOCKS(R_, FULL_)                                                         \
   if (kind == kInterior) {                                                             \
     block<K, S, T, R_, false, FULL_>(r, x0, T);                                        \
-  } else if constexpr (S == 1) {                                                       \
+  } else if constexpr (S == 1 && FULL_ && R_ > 1) {                                   \
     if (kind == kLeft) block<K, S, T, R_, false, FULL_, K / 2, 0>(r, x0, T);           \
     else if (kind == kRight) block<K, S, T, R_, false, FULL_, 0, K / 2>(r, x0, T);     \
     else block<K, S, T, R_, true, FULL_>(r, x0, tb);                                   \
