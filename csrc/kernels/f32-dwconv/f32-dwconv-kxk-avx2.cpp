@@ -26,9 +26,11 @@
 //   AND), so the tap adds exactly 0 and no padded copy exists; in rows order
 //   at stride 1 the first and last whole block of a row (K/2 columns outside
 //   when the width is a multiple of kT) skip those columns' loads and FMAs
-//   at compile time instead (litepose profile, XS, LITEPOSE_ISA=avx2, 1
-//   thread, min of 3 x 20 runs on Zen 4: 16x16 k7 layers 1.13-1.15x, 32x32
-//   1.03-1.07x, 64x64 1.02-1.04x faster).  Channels are
+//   at compile time instead, for whole-channel row pairs only (code size:
+//   see the AVX-512 file).  litepose profile, XS, LITEPOSE_ISA=avx2, 1
+//   thread, per-stage sums of layer minimums over 4 alternating processes on
+//   Zen 4: 16x16 k7 layers 1.16x, 32x32 1.07x, 64x64 1.01x faster, the other
+//   layers unchanged.  Channels are
 //   processed in groups sized so a row pair's input rows stay in L2, and the
 //   rows the next pair adds are prefetched into L2 during this one.  Layers
 //   with at most 48 channels sweep the other way (columns order, see
@@ -192,7 +194,7 @@ inline int zero_side(const RowCtx& r, long x0, int tb, long OW) {
 template <int KK, int S, int R, bool TAIL>
 inline void any_block(const RowCtx& r, long x0, int tb, long OW, long xi0, long xi1) {
   if (tb == kT && x0 >= xi0 && x0 + kT <= xi1) return block<KK, S, R, false, TAIL>(r, x0, kT);
-  if constexpr (KK > 0 && S == 1) {
+  if constexpr (KK > 0 && S == 1 && R == 2 && !TAIL) {  // the common blocks only (code size)
     const int side = zero_side<KK, S>(r, x0, tb, OW);
     if (side < 0) return block<KK, S, R, false, TAIL, KK / 2, 0>(r, x0, kT);
     if (side > 0) return block<KK, S, R, false, TAIL, 0, KK / 2>(r, x0, kT);
