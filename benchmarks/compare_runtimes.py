@@ -321,7 +321,11 @@ def _make_ov(files: dict, threads: int) -> _Runner:
         raise RuntimeError(f"OpenVINO compiled with precision {prec}, expected f32")
     req = cm.create_infer_request()
     r = _Runner()
-    r.name, r.info = "ov", f"precision={prec} threads={nthr}"
+    try:  # OpenVINO binds its threads to cores by default on Linux
+        pin = f" pinning={cm.get_property('ENABLE_CPU_PINNING')}"
+    except Exception:
+        pin = ""
+    r.name, r.info = "ov", f"precision={prec} threads={nthr}{pin}"
 
     def fn(x):
         res = req.infer({0: x})
@@ -364,6 +368,9 @@ def _make_litepose(files: dict, threads: int) -> _Runner:
     r = _Runner()
     r.name = "litepose"
     r.info = f"isa={getattr(net, 'isa', '?')} threads={threads}"
+    cpus = getattr(net, "pinned_cpus", None)
+    if cpus:
+        r.info += " pinned=" + ",".join(map(str, cpus))
     try:  # the static memory plan's activation size, where the runtime reports it
         h, w = np.load(files["input_for_plan"]).shape[2:] if "input_for_plan" in files else (None, None)
         if h is not None and hasattr(net, "activation_bytes"):

@@ -155,6 +155,7 @@ struct Network::Impl {
   ModelInfo info;
   const ops::KernelSet* ks = nullptr;
   std::unique_ptr<ops::ThreadPool> pool;
+  bool pin = true;  // NetworkOptions::pin_threads, resolved
   std::mutex mu;  // serialises forward() and thread-count changes
 
   ops::AlignedBuffer stem_w;
@@ -262,7 +263,15 @@ void Network::Impl::load(const ModelContents& m, const NetworkOptions& opts) {
   int threads = opts.num_threads;
   if (threads < 0) throw InputError("num_threads must be >= 1 (or 0 for the default), got " + std::to_string(threads));
   if (threads == 0) threads = ops::default_num_threads();
-  pool = std::make_unique<ops::ThreadPool>(threads);
+  std::string pz = opts.pin_threads;
+  if (pz.empty()) {
+    const char* v = std::getenv("LITEPOSE_PIN_THREADS");
+    pz = v && *v ? v : "on";
+  }
+  if (pz == "on" || pz == "1") pin = true;
+  else if (pz == "off" || pz == "0") pin = false;
+  else throw InputError("pin_threads must be \"on\" or \"off\" (or LITEPOSE_PIN_THREADS 1 / 0), got \"" + pz + "\"");
+  pool = std::make_unique<ops::ThreadPool>(threads, pin);
   const size_t nr = ks->gemm_nr;
 
   std::string fz = opts.fuse;
@@ -742,7 +751,7 @@ int Network::num_threads() const { return impl_->pool->num_threads(); }
 void Network::set_num_threads(int n) {
   if (n < 1) throw InputError("num_threads must be >= 1, got " + std::to_string(n));
   std::lock_guard<std::mutex> lk(impl_->mu);
-  impl_->pool = std::make_unique<ops::ThreadPool>(n);
+  impl_->pool = std::make_unique<ops::ThreadPool>(n, impl_->pin);
   impl_->plan_h = impl_->plan_w = -1;  // which blocks "auto" fuses depends on the thread count
 }
 void Network::wake(double max_ms) {
@@ -754,6 +763,10 @@ void Network::wake(double max_ms) {
     impl_->pool->wake(std::chrono::microseconds(static_cast<long long>(max_ms * 1000)));
 }
 std::string Network::isa() const { return impl_->ks->isa; }
+std::vector<int> Network::pinned_cpus() const {
+  std::lock_guard<std::mutex> lk(impl_->mu);
+  return impl_->pool->cpus();
+}
 
 std::vector<std::pair<std::string, std::string>> Network::kernels() const {
   const ops::KernelSet& k = *impl_->ks;
@@ -781,6 +794,7 @@ void Network::forward(const float* x, int n, int h, int w, float* out4, float* o
   impl_->timings.clear();
   impl_->pool->set_tracing(impl_->profiling);
   impl_->pool->take_spans();
+  const ops::ThreadPool::CallerBinding bind(*impl_->pool);  // when pinning: this thread on the pool's first CPU
   impl_->forward_start = std::chrono::steady_clock::now();
   const size_t K = static_cast<size_t>(impl_->info.num_joints);
   const size_t per4 = 2 * K * (h / 4) * (w / 4), per2 = K * (h / 2) * (w / 2);

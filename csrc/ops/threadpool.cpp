@@ -1,8 +1,17 @@
 // Persistent thread pool (see threadpool.h).
 #include "ops/threadpool.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
+#include <utility>
+
+#if defined(__linux__)
+#include <pthread.h>
+#include <sched.h>
+#endif
 
 #include "litepose/error.h"
 #include "ops/cpu.h"
@@ -18,12 +27,109 @@ int default_num_threads() {
   return cpu_info().hardware_threads;
 }
 
-ThreadPool::ThreadPool(int num_threads) {
+namespace {
+#if defined(__linux__)
+// The next CPU (index into the allowed set) a new pinning pool starts at.
+std::atomic<size_t> g_next_cpu{0};
+
+bool bind_self(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0;
+}
+#endif
+
+#if defined(__linux__)
+// The CPUs ordered so that one hardware thread of every physical core comes
+// before any core's second one (sysfs topology; unchanged where it cannot
+// be read): T threads then get T different cores where there are T.
+std::vector<int> cores_first(const std::vector<int>& list) {
+  std::vector<std::pair<int, size_t>> keyed;  // (rank among its core's threads, position)
+  std::vector<std::pair<long, long>> seen;    // (package, core) per position
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string dir = "/sys/devices/system/cpu/cpu" + std::to_string(list[i]) + "/topology/";
+    long pkg = -1, core = -1;
+    if (FILE* f = std::fopen((dir + "physical_package_id").c_str(), "r")) {
+      if (std::fscanf(f, "%ld", &pkg) != 1) pkg = -1;
+      std::fclose(f);
+    }
+    if (FILE* f = std::fopen((dir + "core_id").c_str(), "r")) {
+      if (std::fscanf(f, "%ld", &core) != 1) core = -1;
+      std::fclose(f);
+    }
+    if (pkg < 0 || core < 0) return list;
+    int rank = 0;
+    for (const auto& pc : seen) rank += pc == std::make_pair(pkg, core);
+    seen.emplace_back(pkg, core);
+    keyed.emplace_back(rank, i);
+  }
+  std::stable_sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<int> out;
+  for (const auto& k : keyed) out.push_back(list[k.second]);
+  return out;
+}
+#endif
+
+// T CPUs of the process's allowed set for a pinning pool, or none.
+std::vector<int> choose_cpus(int T) {
+  std::vector<int> cpus;
+#if defined(__linux__)
+  if (T < 2) return cpus;
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return cpus;
+  std::vector<int> list;
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &allowed)) list.push_back(c);
+  if (list.size() < static_cast<size_t>(T)) return cpus;
+  list = cores_first(list);
+  const size_t start = g_next_cpu.fetch_add(static_cast<size_t>(T), std::memory_order_relaxed);
+  for (int i = 0; i < T; ++i) cpus.push_back(list[(start + static_cast<size_t>(i)) % list.size()]);
+#else
+  (void)T;
+#endif
+  return cpus;
+}
+}  // namespace
+
+ThreadPool::ThreadPool(int num_threads, bool pin) {
   if (num_threads < 1)
     throw InputError("num_threads must be >= 1, got " + std::to_string(num_threads));
   spans_.resize(static_cast<size_t>(num_threads));
   ranges_.reset(new Range[static_cast<size_t>(num_threads)]);
-  for (int i = 1; i < num_threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+  if (pin) cpus_ = choose_cpus(num_threads);
+  for (int i = 1; i < num_threads; ++i) workers_.emplace_back([this, i] {
+#if defined(__linux__)
+    if (!cpus_.empty()) bind_self(cpus_[static_cast<size_t>(i)]);  // best effort
+#endif
+    worker_loop(i);
+  });
+}
+
+ThreadPool::CallerBinding::CallerBinding(const ThreadPool& pool) {
+#if defined(__linux__)
+  if (pool.cpus_.empty()) return;
+  cpu_set_t mine;
+  CPU_ZERO(&mine);
+  if (pthread_getaffinity_np(pthread_self(), sizeof mine, &mine) != 0) return;
+  const int cpu = pool.cpus_[0];
+  if (!CPU_ISSET(cpu, &mine) || CPU_COUNT(&mine) == 1) return;  // not ours to take, or bound already
+  saved_.resize(sizeof mine);
+  std::memcpy(saved_.data(), &mine, sizeof mine);
+  bound_ = bind_self(cpu);
+#else
+  (void)pool;
+#endif
+}
+
+ThreadPool::CallerBinding::~CallerBinding() {
+#if defined(__linux__)
+  if (!bound_) return;
+  cpu_set_t mine;
+  std::memcpy(&mine, saved_.data(), sizeof mine);
+  pthread_setaffinity_np(pthread_self(), sizeof mine, &mine);
+#endif
 }
 
 ThreadPool::~ThreadPool() {

@@ -25,6 +25,22 @@
 // worker to join every call, with a spinning caller, measured 4-10x slower
 // than one thread when one other busy process shared the two cores.)
 //
+// Pinning (pin = true, the Network default): the pool binds each thread to
+// its own CPU of the process's allowed set, worker i to cpus()[i], and
+// bind_caller() binds the calling thread to cpus()[0] for the duration of a
+// forward pass (its own mask is restored afterwards).  Pools take their
+// CPUs in turn from a process-wide counter, so several pools spread out.
+// Why: on the 2-vCPU VM the guest scheduler sometimes wakes the worker onto
+// the caller's vCPU (when the host has just preempted the other one) and
+// keeps both there for milliseconds, each waiting for the other in the run
+// queue while the second vCPU idles; unpinned, 11-15 of 40 XS forward
+// passes after a 50 ms gap ran that way (3-8 ms of run-queue wait per
+// thread, the threads swapping vCPUs).  Pinned, that cannot happen: XS at 2
+// threads, 100 alternating passes each after 50 ms gaps, median 15.15 ->
+// 11.31 ms (p75 17.1 -> 13.1), and with another busy process on the two
+// vCPUs 26.6 -> 21.2 ms.  No pinning when the allowed set has fewer CPUs
+// than the pool has threads, with one thread, or off Linux.
+//
 // wake(d): a frame is coming.  Sleeping workers are woken now and spin
 // (instead of sleeping) until the next parallel_for or for at most d, so
 // the wake-up of an idle core overlaps whatever the caller does first
@@ -46,7 +62,7 @@ namespace litepose::ops {
 
 class ThreadPool {
  public:
-  explicit ThreadPool(int num_threads);  // total threads, caller included
+  explicit ThreadPool(int num_threads, bool pin = false);  // total threads, caller included
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
@@ -55,6 +71,23 @@ class ThreadPool {
   // fn(task, thread_index).  Not reentrant; one parallel_for at a time.
   void parallel_for(size_t n, const std::function<void(size_t, int)>& fn);
   void wake(std::chrono::microseconds spin_for);
+
+  // The CPUs the threads are bound to (thread i: cpus()[i]); empty when the
+  // pool does not pin.
+  const std::vector<int>& cpus() const { return cpus_; }
+  // While alive, binds the calling thread to cpus()[0] (when the pool pins
+  // and that CPU is in the thread's own mask) and restores its mask after.
+  class CallerBinding {
+   public:
+    explicit CallerBinding(const ThreadPool& pool);
+    ~CallerBinding();
+    CallerBinding(const CallerBinding&) = delete;
+    CallerBinding& operator=(const CallerBinding&) = delete;
+
+   private:
+    bool bound_ = false;
+    std::vector<unsigned char> saved_;  // the caller's cpu_set_t
+  };
 
   // Tracing (profiling): when on, every task's [start, end) on its thread
   // is recorded; take_spans() returns and clears them.  Off costs one
@@ -71,6 +104,7 @@ class ThreadPool {
   void worker_loop(int index);
   void run_tasks(int index);
 
+  std::vector<int> cpus_;
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable start_cv_;

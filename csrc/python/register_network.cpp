@@ -70,28 +70,35 @@ void register_network(py::module_& m) {
       });
 
   py::class_<Network, std::shared_ptr<Network>>(m, "Network")
-      .def(py::init([](const std::string& path, int num_threads, const std::string& isa, const std::string& fuse) {
+      .def(py::init([](const std::string& path, int num_threads, const std::string& isa, const std::string& fuse,
+                       const std::string& pin_threads) {
              litepose::NetworkOptions o;
              o.num_threads = num_threads;
              o.isa = isa;
              o.fuse = fuse;
+             o.pin_threads = pin_threads;
              py::gil_scoped_release nogil;
              return std::make_shared<Network>(path, o);
            }),
-           py::arg("path"), py::arg("num_threads") = 0, py::arg("isa") = "", py::arg("fuse") = "")
+           py::arg("path"), py::arg("num_threads") = 0, py::arg("isa") = "", py::arg("fuse") = "",
+           py::arg("pin_threads") = "")
       .def_static("from_bytes",
-                  [](py::bytes data, int num_threads, const std::string& isa, const std::string& fuse) {
+                  [](py::bytes data, int num_threads, const std::string& isa, const std::string& fuse,
+                     const std::string& pin_threads) {
                     litepose::NetworkOptions o;
                     o.num_threads = num_threads;
                     o.isa = isa;
                     o.fuse = fuse;
+                    o.pin_threads = pin_threads;
                     std::string s = data;
                     py::gil_scoped_release nogil;
                     return std::make_shared<Network>(s.data(), s.size(), o);
                   },
-                  py::arg("data"), py::arg("num_threads") = 0, py::arg("isa") = "", py::arg("fuse") = "")
+                  py::arg("data"), py::arg("num_threads") = 0, py::arg("isa") = "", py::arg("fuse") = "",
+                  py::arg("pin_threads") = "")
       .def_property_readonly("info", &Network::info)
       .def_property_readonly("isa", &Network::isa)
+      .def_property_readonly("pinned_cpus", &Network::pinned_cpus)
       .def_property("num_threads", &Network::num_threads, &Network::set_num_threads)
       .def("kernels", &Network::kernels)
       .def("set_profiling", &Network::set_profiling)

@@ -33,21 +33,30 @@ class Network:
     ``num_threads=None`` uses ``LITEPOSE_NUM_THREADS`` or every core;
     ``isa`` forces a kernel set (``"scalar"``, ``"avx2"``, ``"avx512f"``,
     ``"neon"``), default the best this CPU runs (or ``LITEPOSE_ISA``).
+    ``pin_threads`` (None: ``LITEPOSE_PIN_THREADS``, else True): with 2 or
+    more threads, bind each of the pool's threads to its own CPU (the calling
+    thread to the first one while ``forward`` runs, its own CPU mask
+    restored after); skipped when the process may use fewer CPUs than
+    ``num_threads``.  Turn it off when several multi-threaded networks or
+    other pinned work share the machine.  ``pinned_cpus`` says what it did.
     """
 
     def __init__(self, model: str | os.PathLike | bytes, num_threads: Optional[int] = None, isa: str = "auto",
-                 fuse: str = ""):
+                 fuse: str = "", pin_threads: Optional[bool] = None):
         threads = _check_threads(num_threads)
         if fuse not in ("", "auto", "on", "off"):
             raise ValueError(f"fuse must be 'auto', 'on' or 'off', got {fuse!r}")
+        if pin_threads is not None and not isinstance(pin_threads, (bool, np.bool_)):
+            raise ValueError(f"pin_threads must be True, False or None, got {pin_threads!r}")
+        pin = "" if pin_threads is None else ("on" if pin_threads else "off")
         if isinstance(model, (bytes, bytearray)):
-            self._net = _core.Network.from_bytes(bytes(model), threads, isa, fuse)
+            self._net = _core.Network.from_bytes(bytes(model), threads, isa, fuse, pin)
             self.path: Optional[str] = None
         else:
             path = os.fspath(model)
             if not os.path.exists(path):
                 raise FileNotFoundError(f"model file not found: {path}")
-            self._net = _core.Network(path, threads, isa, fuse)
+            self._net = _core.Network(path, threads, isa, fuse, pin)
             self.path = path
         info = self._net.info
         self.arch: str = info.arch
@@ -66,6 +75,12 @@ class Network:
     @num_threads.setter
     def num_threads(self, n: int) -> None:
         self._net.num_threads = _check_threads(n) or _core.default_num_threads()
+
+    @property
+    def pinned_cpus(self) -> List[int]:
+        """CPUs the network's threads are bound to (thread 0: the caller,
+        during ``forward``); empty when they are not pinned."""
+        return list(self._net.pinned_cpus)
 
     @property
     def kernels(self) -> Dict[str, str]:

@@ -14,6 +14,11 @@
 #include "ops/threadpool.h"
 #include "testing.h"
 
+#if defined(__linux__)
+#include <pthread.h>
+#include <sched.h>
+#endif
+
 using litepose::ops::ThreadPool;
 
 namespace {
@@ -160,6 +165,58 @@ TEST(a_pending_wake_does_not_delay_destruction) {
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   CHECK_MSG(s < 30, "destroying a woken pool took " << s << " s (its wake deadline was 60 s away)");
 }
+
+#if defined(__linux__)
+TEST(pinning_binds_each_thread_to_its_own_allowed_cpu_and_restores_the_caller) {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  CHECK(sched_getaffinity(0, sizeof allowed, &allowed) == 0);
+  const int ncpu = CPU_COUNT(&allowed);
+  for (int threads : {2, 3, ncpu, ncpu + 1}) {
+    if (threads < 2) continue;
+    ThreadPool pool(threads, /*pin=*/true);
+    const std::vector<int>& cpus = pool.cpus();
+    if (threads > ncpu) {  // fewer allowed CPUs than threads: no pinning
+      CHECK(cpus.empty());
+      check_exactly_once(pool, 64, 5);
+      continue;
+    }
+    CHECK_MSG(cpus.size() == static_cast<size_t>(threads), cpus.size() << " cpus for " << threads << " threads");
+    std::vector<int> sorted = cpus;
+    std::sort(sorted.begin(), sorted.end());
+    CHECK_MSG(std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end(), "a CPU chosen twice");
+    for (int c : cpus) CHECK_MSG(CPU_ISSET(c, &allowed), "cpu " << c << " is not in the allowed set");
+    // every task sees its thread bound to that thread's CPU (the caller only
+    // inside a CallerBinding)
+    std::atomic<int> wrong{0};
+    {
+      const ThreadPool::CallerBinding bind(pool);
+      pool.parallel_for(256, [&](size_t, int thread) {
+        cpu_set_t mine;
+        CPU_ZERO(&mine);
+        pthread_getaffinity_np(pthread_self(), sizeof mine, &mine);
+        if (CPU_COUNT(&mine) != 1 || !CPU_ISSET(cpus[static_cast<size_t>(thread)], &mine)) wrong.fetch_add(1);
+      });
+    }
+    CHECK_MSG(wrong.load() == 0, wrong.load() << " tasks ran on a thread not bound to its CPU");
+    cpu_set_t after;
+    CPU_ZERO(&after);
+    CHECK(pthread_getaffinity_np(pthread_self(), sizeof after, &after) == 0);
+    CHECK_MSG(CPU_EQUAL(&after, &allowed), "the caller's CPU mask was not restored");
+    check_exactly_once(pool, 1000, 5, 7);
+  }
+  // not pinning: no binding, the caller's mask untouched
+  ThreadPool free_pool(2, /*pin=*/false);
+  CHECK(free_pool.cpus().empty());
+  {
+    const ThreadPool::CallerBinding bind(free_pool);
+    cpu_set_t now;
+    CPU_ZERO(&now);
+    CHECK(pthread_getaffinity_np(pthread_self(), sizeof now, &now) == 0);
+    CHECK(CPU_EQUAL(&now, &allowed));
+  }
+}
+#endif
 
 TEST(zero_threads_is_an_error) {
   bool threw = false;

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import json
+import os
 
 import numpy as np
 import pytest
@@ -120,6 +121,36 @@ def test_bad_options():
         litepose.PoseEstimator(litepose.convert.random_model_bytes("XS"), input_size=3)
     with pytest.raises(ValueError, match="detection_threshold"):
         litepose.PoseEstimator(litepose.convert.random_model_bytes("XS"), detection_threshold=2.0)
+
+
+def test_thread_pinning_option(monkeypatch):
+    """pin_threads binds the pool's threads to distinct allowed CPUs (when
+    there are enough), never changes results, and leaves the caller's own
+    CPU mask as it was; LITEPOSE_PIN_THREADS sets the default."""
+    model = litepose.convert.random_model_bytes("XS")
+    x = np.random.default_rng(0).standard_normal((1, 3, 64, 96), dtype=np.float32)
+    allowed = os.sched_getaffinity(0)
+    free = litepose.Network(model, num_threads=2, pin_threads=False)
+    assert free.pinned_cpus == []
+    pinned = litepose.Network(model, num_threads=2, pin_threads=True)
+    if len(allowed) >= 2:
+        cpus = pinned.pinned_cpus
+        assert len(cpus) == 2 and len(set(cpus)) == 2 and set(cpus) <= allowed
+    else:
+        assert pinned.pinned_cpus == []
+    for a, b in zip(free.forward(x), pinned.forward(x)):
+        np.testing.assert_array_equal(a, b)
+    assert os.sched_getaffinity(0) == allowed
+    # more threads than allowed CPUs: no pinning; one thread: nothing to pin
+    assert litepose.Network(model, num_threads=len(allowed) + 1, pin_threads=True).pinned_cpus == []
+    assert litepose.Network(model, num_threads=1, pin_threads=True).pinned_cpus == []
+    monkeypatch.setenv("LITEPOSE_PIN_THREADS", "0")
+    assert litepose.Network(model, num_threads=2).pinned_cpus == []
+    monkeypatch.setenv("LITEPOSE_PIN_THREADS", "sometimes")
+    with pytest.raises(ValueError, match="pin_threads"):
+        litepose.Network(model, num_threads=2)
+    with pytest.raises(ValueError, match="pin_threads"):
+        litepose.Network(model, num_threads=2, pin_threads="yes")
 
 
 def test_concurrent_calls_equal_serial_calls(est):

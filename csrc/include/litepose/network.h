@@ -47,6 +47,11 @@ struct NetworkOptions {
   // Unless "off", the stem and the head's full-resolution tail (last
   // deconvolution -> final layers) run in row bands too.
   std::string fuse;
+  // Thread pinning (num_threads >= 2): "" (LITEPOSE_PIN_THREADS, else
+  // "on"), "on" (each pool thread bound to its own allowed CPU, the calling
+  // thread to the first for the duration of forward(); skipped when the
+  // process may use fewer CPUs than num_threads), "off".
+  std::string pin_threads;
 };
 
 // Per-layer timing record (filled when profiling is on).
@@ -78,6 +83,9 @@ class Network {
   int num_threads() const;
   void set_num_threads(int n);
   std::string isa() const;
+  // CPUs the pool's threads are bound to (thread 0 = the caller during
+  // forward()); empty when not pinned.
+  std::vector<int> pinned_cpus() const;
   // Kernel implementation chosen per op family ("gemm" -> name, ...;
   // "deconv_winograd": the transforms of the Winograd deconvolution, when on).
   std::vector<std::pair<std::string, std::string>> kernels() const;
