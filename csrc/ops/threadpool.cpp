@@ -38,39 +38,54 @@ bool bind_self(int cpu) {
   CPU_SET(cpu, &set);
   return pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0;
 }
-#endif
 
-#if defined(__linux__)
-// The CPUs ordered so that one hardware thread of every physical core comes
-// before any core's second one (sysfs topology; unchanged where it cannot
-// be read): T threads then get T different cores where there are T.
-std::vector<int> cores_first(const std::vector<int>& list) {
-  std::vector<std::pair<int, size_t>> keyed;  // (rank among its core's threads, position)
-  std::vector<std::pair<long, long>> seen;    // (package, core) per position
-  for (size_t i = 0; i < list.size(); ++i) {
-    const std::string dir = "/sys/devices/system/cpu/cpu" + std::to_string(list[i]) + "/topology/";
-    long pkg = -1, core = -1;
-    if (FILE* f = std::fopen((dir + "physical_package_id").c_str(), "r")) {
-      if (std::fscanf(f, "%ld", &pkg) != 1) pkg = -1;
-      std::fclose(f);
-    }
-    if (FILE* f = std::fopen((dir + "core_id").c_str(), "r")) {
-      if (std::fscanf(f, "%ld", &core) != 1) core = -1;
-      std::fclose(f);
-    }
-    if (pkg < 0 || core < 0) return list;
-    int rank = 0;
-    for (const auto& pc : seen) rank += pc == std::make_pair(pkg, core);
-    seen.emplace_back(pkg, core);
-    keyed.emplace_back(rank, i);
+long read_long(const std::string& path) {
+  long v = -1;
+  if (FILE* f = std::fopen(path.c_str(), "r")) {
+    if (std::fscanf(f, "%ld", &v) != 1) v = -1;
+    std::fclose(f);
   }
-  std::stable_sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::vector<int> out;
-  for (const auto& k : keyed) out.push_back(list[k.second]);
-  return out;
+  return v;
+}
+
+// What sysfs says about a CPU (-1 / 0 where it says nothing).
+CpuDesc describe_cpu(int cpu) {
+  const std::string dir = "/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/";
+  CpuDesc d;
+  d.cpu = cpu;
+  d.package = read_long(dir + "topology/physical_package_id");
+  d.core = read_long(dir + "topology/core_id");
+  long cap = read_long(dir + "cpu_capacity");  // arm64: big cores 1024, LITTLE less
+  if (cap <= 0) cap = read_long(dir + "cpufreq/cpuinfo_max_freq");  // x86 hybrid: P-cores higher
+  d.capacity = cap > 0 ? cap : 0;
+  return d;
 }
 #endif
+}  // namespace
 
+std::vector<int> pinning_order(const std::vector<CpuDesc>& cpus) {
+  struct Key {
+    long capacity;
+    int smt_rank;
+    size_t pos;
+  };
+  std::vector<Key> keys;
+  for (size_t i = 0; i < cpus.size(); ++i) {
+    int rank = 0;
+    if (cpus[i].package >= 0 && cpus[i].core >= 0)
+      for (size_t j = 0; j < i; ++j) rank += cpus[j].package == cpus[i].package && cpus[j].core == cpus[i].core;
+    keys.push_back({cpus[i].capacity, rank, i});
+  }
+  std::stable_sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
+    if (a.capacity != b.capacity) return a.capacity > b.capacity;
+    return a.smt_rank < b.smt_rank;
+  });
+  std::vector<int> out;
+  for (const Key& k : keys) out.push_back(cpus[k.pos].cpu);
+  return out;
+}
+
+namespace {
 // T CPUs of the process's allowed set for a pinning pool, or none.
 std::vector<int> choose_cpus(int T) {
   std::vector<int> cpus;
@@ -83,7 +98,9 @@ std::vector<int> choose_cpus(int T) {
   for (int c = 0; c < CPU_SETSIZE; ++c)
     if (CPU_ISSET(c, &allowed)) list.push_back(c);
   if (list.size() < static_cast<size_t>(T)) return cpus;
-  list = cores_first(list);
+  std::vector<CpuDesc> desc;
+  for (int c : list) desc.push_back(describe_cpu(c));
+  list = pinning_order(desc);
   const size_t start = g_next_cpu.fetch_add(static_cast<size_t>(T), std::memory_order_relaxed);
   for (int i = 0; i < T; ++i) cpus.push_back(list[(start + static_cast<size_t>(i)) % list.size()]);
 #else

@@ -26,7 +26,8 @@
 // than one thread when one other busy process shared the two cores.)
 //
 // Pinning (pin = true, the Network default): the pool binds each thread to
-// its own CPU of the process's allowed set, worker i to cpus()[i], and
+// its own CPU of the process's allowed set (in pinning_order(): big cores
+// and distinct physical cores first), worker i to cpus()[i], and
 // bind_caller() binds the calling thread to cpus()[0] for the duration of a
 // forward pass (its own mask is restored afterwards).  Pools take their
 // CPUs in turn from a process-wide counter, so several pools spread out.
@@ -126,6 +127,18 @@ class ThreadPool {
   std::vector<std::vector<Span>> spans_;  // per thread; each written only by its thread
   void run_one(size_t i, int index);
 };
+
+// The order in which a pinning pool takes CPUs: the highest capacity first
+// (arm64 cpu_capacity, else the maximum clock: big before LITTLE cores,
+// P- before E-cores), then one hardware thread of every physical core
+// before any core's second, then the given order.  Unknown fields (-1 for
+// package/core, 0 for capacity) compare equal.
+struct CpuDesc {
+  int cpu = 0;
+  long package = -1, core = -1;
+  long capacity = 0;
+};
+std::vector<int> pinning_order(const std::vector<CpuDesc>& cpus);
 
 // Default thread count: LITEPOSE_NUM_THREADS if set and valid, else the
 // hardware thread count.

@@ -218,6 +218,30 @@ TEST(pinning_binds_each_thread_to_its_own_allowed_cpu_and_restores_the_caller) {
 }
 #endif
 
+TEST(pinning_order_prefers_big_cores_then_distinct_physical_cores) {
+  using litepose::ops::CpuDesc;
+  using litepose::ops::pinning_order;
+  auto order = [](std::vector<CpuDesc> d) { return pinning_order(d); };
+  // big.LITTLE (RK3588-like): CPUs 0-3 LITTLE (capacity 414), 4-7 big (1024)
+  std::vector<CpuDesc> bl;
+  for (int c = 0; c < 8; ++c) bl.push_back({c, 0, c, c < 4 ? 414L : 1024L});
+  CHECK((order(bl) == std::vector<int>{4, 5, 6, 7, 0, 1, 2, 3}));
+  // SMT siblings numbered apart (0/4, 1/5, ...): unchanged
+  std::vector<CpuDesc> apart, adjacent, unknown;
+  for (int c = 0; c < 8; ++c) apart.push_back({c, 0, c % 4, 0});
+  CHECK((order(apart) == std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7}));
+  // siblings numbered next to each other (0/1, 2/3, ...): one per core first
+  for (int c = 0; c < 8; ++c) adjacent.push_back({c, 0, c / 2, 0});
+  CHECK((order(adjacent) == std::vector<int>{0, 2, 4, 6, 1, 3, 5, 7}));
+  // two packages with the same core ids are different cores
+  std::vector<CpuDesc> two_pkg = {{0, 0, 0, 0}, {1, 1, 0, 0}, {2, 0, 0, 0}, {3, 1, 0, 0}};
+  CHECK((order(two_pkg) == std::vector<int>{0, 1, 2, 3}));
+  // nothing known: the given order
+  for (int c : {3, 1, 2}) unknown.push_back({c, -1, -1, 0});
+  CHECK((order(unknown) == std::vector<int>{3, 1, 2}));
+  CHECK(order({}).empty());
+}
+
 TEST(zero_threads_is_an_error) {
   bool threw = false;
   try {
