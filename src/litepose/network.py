@@ -34,11 +34,12 @@ class Network:
     ``isa`` forces a kernel set (``"scalar"``, ``"avx2"``, ``"avx512f"``,
     ``"neon"``), default the best this CPU runs (or ``LITEPOSE_ISA``).
     ``pin_threads`` (None: ``LITEPOSE_PIN_THREADS``, else True): with 2 or
-    more threads, bind each of the pool's threads to its own CPU (the calling
-    thread to the first one while ``forward`` runs, its own CPU mask
-    restored after); skipped when the process may use fewer CPUs than
-    ``num_threads``.  Turn it off when several multi-threaded networks or
-    other pinned work share the machine.  ``pinned_cpus`` says what it did.
+    more threads, bind each of the pool's threads to its own CPU (big cores
+    and distinct physical cores first; the calling thread to the first one
+    while ``forward`` runs, its own CPU mask restored after); skipped when
+    the process may use fewer CPUs than ``num_threads``.  Turn it off when
+    several multi-threaded networks or other pinned work share the machine.
+    ``pinned_cpus`` says what it did.
     """
 
     def __init__(self, model: str | os.PathLike | bytes, num_threads: Optional[int] = None, isa: str = "auto",
