@@ -148,6 +148,12 @@ size_t env_size(const char* name, size_t fallback) {
   return static_cast<size_t>(n);
 }
 
+// An option's value: as given, else the environment variable's, else `def`.
+std::string option_or_env(const std::string& given, const char* env, const char* def) {
+  if (!given.empty()) return given;
+  const char* v = std::getenv(env);
+  return v && *v ? v : def;
+}
 
 }  // namespace
 
@@ -263,22 +269,14 @@ void Network::Impl::load(const ModelContents& m, const NetworkOptions& opts) {
   int threads = opts.num_threads;
   if (threads < 0) throw InputError("num_threads must be >= 1 (or 0 for the default), got " + std::to_string(threads));
   if (threads == 0) threads = ops::default_num_threads();
-  std::string pz = opts.pin_threads;
-  if (pz.empty()) {
-    const char* v = std::getenv("LITEPOSE_PIN_THREADS");
-    pz = v && *v ? v : "on";
-  }
+  const std::string pz = option_or_env(opts.pin_threads, "LITEPOSE_PIN_THREADS", "on");
   if (pz == "on" || pz == "1") pin = true;
   else if (pz == "off" || pz == "0") pin = false;
-  else throw InputError("pin_threads must be \"on\" or \"off\" (or LITEPOSE_PIN_THREADS 1 / 0), got \"" + pz + "\"");
+  else throw InputError("pin_threads must be 'on' or 'off' (or LITEPOSE_PIN_THREADS=1/0), got '" + pz + "'");
   pool = std::make_unique<ops::ThreadPool>(threads, pin);
   const size_t nr = ks->gemm_nr;
 
-  std::string fz = opts.fuse;
-  if (fz.empty()) {
-    const char* v = std::getenv("LITEPOSE_FUSE");
-    fz = v && *v ? v : "auto";
-  }
+  const std::string fz = option_or_env(opts.fuse, "LITEPOSE_FUSE", "auto");
   if (fz == "auto") fuse = Fuse::kAuto;
   else if (fz == "on" || fz == "1") fuse = Fuse::kOn;
   else if (fz == "off" || fz == "0") fuse = Fuse::kOff;

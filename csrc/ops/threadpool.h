@@ -27,8 +27,8 @@
 //
 // Pinning (pin = true, the Network default): the pool binds each thread to
 // its own CPU of the process's allowed set (in pinning_order(): big cores
-// and distinct physical cores first), worker i to cpus()[i], and
-// bind_caller() binds the calling thread to cpus()[0] for the duration of a
+// and distinct physical cores first), worker i to cpus()[i], and a
+// CallerBinding binds the calling thread to cpus()[0] for the duration of a
 // forward pass (its own mask is restored afterwards).  Pools take their
 // CPUs in turn from a process-wide counter, so several pools spread out.
 // Why: on the 2-vCPU VM the guest scheduler sometimes wakes the worker onto
