@@ -25,7 +25,7 @@ from litepose.convert import random_model_bytes
 
 KNOBS = ("LITEPOSE_FUSE", "LITEPOSE_FUSE_MIN_KB", "LITEPOSE_FUSE_BAND", "LITEPOSE_FUSE_SLACK",
          "LITEPOSE_FUSE_CHUNKS", "LITEPOSE_FUSE_CACHE_KB", "LITEPOSE_FUSE_RECOMPUTE",
-         "LITEPOSE_FUSE_HALO_PCT")
+         "LITEPOSE_FUSE_HALO_PCT", "LITEPOSE_FUSE_SPLIT_PCT")
 DEFAULT_VARIANTS = {"off": {"LITEPOSE_FUSE": "off"}, "on": {"LITEPOSE_FUSE": "on"},
                     "auto": {"LITEPOSE_FUSE": "auto"}}
 

@@ -56,7 +56,14 @@ struct DwConvParams {
   size_t out_h, out_w;           // output [out_h][out_w][channels]
   int kernel, stride, pad;
   float min, max;
+  // Floats from one pixel to the next in `in` and `out`, and from one tap
+  // to the next in `w` (0: `channels`).  Larger than `channels`, a call
+  // computes the channel slice [c0, c0 + channels) of tensors and weights
+  // that have pixel_stride channels, given in, w, bias and out offset by c0;
+  // nothing outside the slice is read or written.
+  size_t pixel_stride = 0;
 };
+inline size_t dw_pixel_stride(const DwConvParams& p) { return p.pixel_stride ? p.pixel_stride : p.channels; }
 // Computes output rows [oy0, oy1).
 using DwConvFn = void (*)(const DwConvParams& p, const float* in, const float* w,
                           const float* bias, float* out, size_t oy0, size_t oy1);

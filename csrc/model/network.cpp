@@ -32,17 +32,20 @@
 //
 // Fusion (NetworkOptions::fuse, LITEPOSE_FUSE): "auto" fuses the stem, the
 // head's tail and the blocks whose expanded tensor is at least
-// kFuseMinBytes (memory-bound ones; see benchmarks/bench_fusion.py) unless
-// the thread count leaves each thread too few rows (plan(): the recomputed
-// halo); "on" fuses every block; "off" nothing.  Tuning knobs for
-// benchmarks, read once at load:
-// LITEPOSE_FUSE_MIN_KB, LITEPOSE_FUSE_HALO_PCT, LITEPOSE_FUSE_BAND,
+// kFuseMinBytes (memory-bound ones; see benchmarks/bench_fusion.py); with
+// several threads, a block whose rows per thread make the recomputed halo a
+// large share splits its hidden channels between the threads instead
+// (ops::fused_ir_channel_split; plan()), or, with too few channels for
+// that, stays unfused; "on" fuses every block; "off" nothing.  Tuning knobs
+// for benchmarks, read once at load:
+// LITEPOSE_FUSE_MIN_KB, LITEPOSE_FUSE_HALO_PCT, LITEPOSE_FUSE_SPLIT_PCT, LITEPOSE_FUSE_BAND,
 // LITEPOSE_FUSE_SLACK, LITEPOSE_FUSE_CHUNKS (per thread),
 // LITEPOSE_FUSE_CACHE_KB, LITEPOSE_FUSE_RECOMPUTE.
 //
 // Profiling: a fused block still reports three rows (.inv, .depth_conv,
 // .point_conv; the fused stem first.0-2; the fused head tail its layers
-// and output<4|2>.to_nchw), kernel "fused:<kernel>": the
+// and output<4|2>.to_nchw), kernel "fused:<kernel>" ("split:<kernel>"
+// for the channel split): the
 // call's wall time is split in proportion to the time its threads spent in
 // each part, and the rows' spans are the parts' real per-band intervals.
 #include <algorithm>
@@ -91,6 +94,7 @@ struct Block {
   bool residual = false;
   // memory plan
   bool fused = false;     // run as one fused_inverted_residual call
+  bool split = false;     // fused, its hidden channels split between the threads (fused_ir_channel_split)
   bool to_spare = false;  // writes y instead of x[s+1]
 };
 struct DeconvLayer {
@@ -176,6 +180,7 @@ struct Network::Impl {
   enum class Fuse { kAuto, kOn, kOff } fuse = Fuse::kAuto;
   size_t fuse_min_bytes = kFuseMinBytes;
   size_t fuse_halo_pct = 50;  // LITEPOSE_FUSE_HALO_PCT; see plan()
+  size_t fuse_split_pct = 25;  // LITEPOSE_FUSE_SPLIT_PCT; see plan()
   ops::FusedIRTuning fuse_tuning;
   ops::FusedIRTrace fuse_trace;
   bool stem_fused = false;  // stem conv -> dw -> pw as one fused call (plan)
@@ -250,7 +255,7 @@ struct Network::Impl {
   }
   void run_fused(const ops::FusedIRParams& fp, const ops::FusedIRWeights& fw, const float* src, float* dst,
                  const std::string names[3], const char* kernels[3], const std::vector<int> in_s[3],
-                 const std::vector<int> out_s[3], const double macs[3]);
+                 const std::vector<int> out_s[3], const double macs[3], bool split = false);
   // The head's last deconvolution and final layers (ops/fused_tail.h).
   // Level i = 2: deconv 2 -> final layers 1 (-> out2); i = 1: final
   // layers 0 on the given r[1] (-> out4).  rh x rw: deconv i's input.
@@ -260,7 +265,8 @@ struct Network::Impl {
   // part (fuse_trace); each row's spans are its part's real intervals.
   void record_fused_parts(std::chrono::steady_clock::time_point t0, std::chrono::steady_clock::time_point t1,
                           int n, const std::string names[], const char* const ops_[], const char* const kernels[],
-                          const std::vector<int> in_s[], const std::vector<int> out_s[], const double macs[]);
+                          const std::vector<int> in_s[], const std::vector<int> out_s[], const double macs[],
+                          const char* prefix = "fused:");
 };
 
 void Network::Impl::load(const ModelContents& m, const NetworkOptions& opts) {
@@ -283,6 +289,7 @@ void Network::Impl::load(const ModelContents& m, const NetworkOptions& opts) {
   else throw InputError("fuse must be 'auto', 'on' or 'off' (or LITEPOSE_FUSE=1/0), got '" + fz + "'");
   fuse_min_bytes = env_size("LITEPOSE_FUSE_MIN_KB", kFuseMinBytes / 1024) * 1024;
   fuse_halo_pct = env_size("LITEPOSE_FUSE_HALO_PCT", fuse_halo_pct);
+  fuse_split_pct = env_size("LITEPOSE_FUSE_SPLIT_PCT", fuse_split_pct);
   fuse_tuning.band_rows = env_size("LITEPOSE_FUSE_BAND", 0);
   fuse_tuning.slack_rows = env_size("LITEPOSE_FUSE_SLACK", fuse_tuning.slack_rows);
   fuse_tuning.chunks_per_thread = env_size("LITEPOSE_FUSE_CHUNKS", fuse_tuning.chunks_per_thread);
@@ -359,10 +366,14 @@ void Network::Impl::plan(int h, int w) {
   // small enough for its own cache.  (At 2 threads every block that "auto"
   // fuses passes.)
   const size_t T = static_cast<size_t>(pool->num_threads());
-  auto halo_ok = [&](size_t oh, int k, int s) {
+  auto halo_within = [&](size_t oh, int k, int s, size_t pct) {
     const size_t rows = oh * static_cast<size_t>(s) / T;  // hidden rows per chunk
-    return T == 1 || static_cast<size_t>(k - s) * 100 <= fuse_halo_pct * rows;
+    return T == 1 || static_cast<size_t>(k - s) * 100 <= pct * rows;
   };
+  // Where that halo exceeds fuse_split_pct, a block whose hidden channels
+  // make at least two GEMM panels per thread splits them between the threads
+  // instead (ops::fused_ir_channel_split: no halo, but the depthwise output
+  // goes through memory once).
   // The stem is fused unless fusion is off: measured faster at every size
   // (litepose profile, stem rows, min / median ms of 15-30 runs, Zen 4:
   // S 448 1 thread 2.99 / 4.06 -> 2.19 / 2.75; XS 256 1 thread
@@ -381,11 +392,16 @@ void Network::Impl::plan(int h, int w) {
     for (Block& blk : stages[s]) {
       const size_t hid = blk.expand.n;
       size_t oh = out_dim(ch, blk.dw.k, blk.dw.stride), ow = out_dim(cw, blk.dw.k, blk.dw.stride);
-      blk.fused = fuse == Fuse::kOn || (fuse == Fuse::kAuto && ch * cw * hid * sizeof(float) >= fuse_min_bytes &&
-                                         halo_ok(oh, blk.dw.k, blk.dw.stride));
+      const bool big = ch * cw * hid * sizeof(float) >= fuse_min_bytes;
+      blk.split = fuse != Fuse::kOff && (fuse == Fuse::kOn || big) && T > 1 &&
+                  (hid + ks->gemm_nr - 1) / ks->gemm_nr >= 2 * T &&
+                  !halo_within(oh, blk.dw.k, blk.dw.stride, fuse_split_pct);
+      blk.fused = blk.split || fuse == Fuse::kOn ||
+                  (fuse == Fuse::kAuto && big && halo_within(oh, blk.dw.k, blk.dw.stride, fuse_halo_pct));
       if (blk.fused) {
         const ops::FusedIRParams fp{ch, cw, cc, hid, oh, ow, blk.project.n, blk.dw.k, blk.dw.stride, blk.residual};
         max_f = std::max(max_f, ops::fused_ir_scratch_floats(fp, ops::fused_ir_tiling(fp, 1, fuse_tuning)));
+        if (blk.split) max_d = std::max(max_d, oh * ow * hid);  // the depthwise output
       } else {
         max_e = std::max(max_e, ch * cw * hid);
         max_d = std::max(max_d, oh * ow * hid);
@@ -604,7 +620,7 @@ void Network::Impl::fused_block(const Block& blk, size_t ch, size_t cw, size_t c
   const std::vector<int> out_s[3] = {shape(ch, cw, hid), shape(oh, ow, hid), shape(oh, ow, co)};
   const double macs[3] = {double(ch * cw * cc * hid), double(oh * ow * hid * blk.dw.k * blk.dw.k),
                           double(oh * ow * hid * co)};
-  run_fused(fp, fw, src, dst, names, kern, in_s, out_s, macs);
+  run_fused(fp, fw, src, dst, names, kern, in_s, out_s, macs, blk.split);
 }
 
 // A fused call (block or stem).  Profiling: three rows, the call's wall time
@@ -613,26 +629,34 @@ void Network::Impl::fused_block(const Block& blk, size_t ch, size_t cw, size_t c
 void Network::Impl::run_fused(const ops::FusedIRParams& fp, const ops::FusedIRWeights& fw, const float* src,
                               float* dst, const std::string names[3], const char* kernels[3],
                               const std::vector<int> in_s[3], const std::vector<int> out_s[3],
-                              const double macs[3]) {
-  const ops::FusedIRTiling tl = ops::fused_ir_tiling(fp, pool->num_threads(), fuse_tuning);
-  const size_t need = ops::fused_ir_scratch_floats(fp, tl) * static_cast<size_t>(pool->num_threads());
+                              const double macs[3], bool split) {
+  const int T = pool->num_threads();
+  const ops::FusedIRTiling tl = split ? ops::fused_ir_split_tiling(fp, T, fuse_tuning, ks->gemm_nr)
+                                      : ops::fused_ir_tiling(fp, T, fuse_tuning);
+  const size_t need = ops::fused_ir_scratch_floats(fp, tl) * static_cast<size_t>(T);
   if (fscratch.size() < need) fscratch.resize(need);  // only after set_num_threads()
+  auto run = [&](ops::FusedIRTrace* trace) {
+    if (split)
+      ops::fused_ir_channel_split(*ks, *pool, fp, fw, tl, src, dst, d.data(), fscratch.data(), trace);
+    else
+      ops::fused_inverted_residual(*ks, *pool, fp, fw, tl, src, dst, fscratch.data(), trace);
+  };
   if (!profiling) {
-    ops::fused_inverted_residual(*ks, *pool, fp, fw, tl, src, dst, fscratch.data(), nullptr);
+    run(nullptr);
     return;
   }
   const auto t0 = std::chrono::steady_clock::now();
-  ops::fused_inverted_residual(*ks, *pool, fp, fw, tl, src, dst, fscratch.data(), &fuse_trace);
+  run(&fuse_trace);
   const auto t1 = std::chrono::steady_clock::now();
   const char* const ops_[3] = {fw.conv ? "conv" : "gemm", "dwconv", "gemm"};
-  record_fused_parts(t0, t1, 3, names, ops_, kernels, in_s, out_s, macs);
+  record_fused_parts(t0, t1, 3, names, ops_, kernels, in_s, out_s, macs, split ? "split:" : "fused:");
 }
 
 void Network::Impl::record_fused_parts(std::chrono::steady_clock::time_point t0,
                                        std::chrono::steady_clock::time_point t1, int n, const std::string names[],
                                        const char* const ops_[], const char* const kernels[],
                                        const std::vector<int> in_s[], const std::vector<int> out_s[],
-                                       const double macs[]) {
+                                       const double macs[], const char* prefix) {
   pool->take_spans();  // the per-part spans below replace the per-task ones
   std::vector<double> part_ms(static_cast<size_t>(n), 0.0);
   for (const auto& th : fuse_trace.spans)
@@ -647,7 +671,7 @@ void Network::Impl::record_fused_parts(std::chrono::steady_clock::time_point t0,
     LayerTiming lt;
     lt.name = names[i];
     lt.op = ops_[i];
-    lt.kernel = std::string("fused:") + kernels[i];
+    lt.kernel = std::string(prefix) + kernels[i];
     lt.in_shape = in_s[i];
     lt.out_shape = out_s[i];
     lt.macs = macs[i];

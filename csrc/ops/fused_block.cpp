@@ -36,12 +36,20 @@ size_t window_need(const FusedIRParams& p, size_t band) {
 
 }  // namespace
 
-long RowWindow::make_room(float* win, size_t row_floats, size_t cap, long lo, long hi, bool fresh) {
+long RowWindow::make_room(float* win, size_t row_floats, size_t cap, long lo, long hi, bool fresh, WindowSlice slice) {
   if (fresh || lo >= w1) {
     wbase = w1 = lo;
   } else if (static_cast<size_t>(hi - wbase) > cap) {
-    std::memmove(win, win + static_cast<size_t>(lo - wbase) * row_floats,
-                 static_cast<size_t>(w1 - lo) * row_floats * sizeof(float));
+    const size_t shift = static_cast<size_t>(lo - wbase) * row_floats, n = static_cast<size_t>(w1 - lo) * row_floats;
+    if (slice.pixel_floats == 0) {
+      std::memmove(win, win + shift, n * sizeof(float));
+    } else {
+      // pixel by pixel in increasing order: a pixel's source lies `shift`
+      // floats above its destination, so no source is overwritten before
+      // it is read
+      for (size_t i = 0; i < n; i += slice.pixel_floats)
+        std::memmove(win + i + slice.c0, win + shift + i + slice.c0, slice.cn * sizeof(float));
+    }
     wbase = lo;
   }
   return w1;
@@ -140,6 +148,81 @@ void fused_inverted_residual(const KernelSet& ks, ThreadPool& pool, const FusedI
     return;
   }
   pool.parallel_for(chunks, [&](size_t c, int thread) { run_chunk(c, thread); });
+}
+
+FusedIRTiling fused_ir_split_tiling(const FusedIRParams& p, int threads, const FusedIRTuning& tu, size_t nr) {
+  // the row tiling's window (so the scratch is the same), filled by bands
+  // of as many output rows as it holds
+  FusedIRTiling t = fused_ir_tiling(p, 1, tu);
+  const size_t S = static_cast<size_t>(p.stride), K = static_cast<size_t>(p.kernel);
+  t.band_rows = std::max<size_t>(1, std::min(p.out_h, t.window_rows >= K ? (t.window_rows - K) / S + 1 : 1));
+  const size_t panels = (p.hidden + nr - 1) / nr;
+  const size_t want = static_cast<size_t>(std::max(1, threads)) * std::max<size_t>(1, tu.chunks_per_thread);
+  t.channel_groups = std::max<size_t>(1, std::min(panels, want));
+  t.chunks = std::max<size_t>(1, std::min(want, p.out_h));
+  return t;
+}
+
+void fused_ir_channel_split(const KernelSet& ks, ThreadPool& pool, const FusedIRParams& p, const FusedIRWeights& w,
+                            const FusedIRTiling& t, const float* in, float* out, float* dwo, float* scratch,
+                            FusedIRTrace* trace) {
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  const size_t W = p.in_w, C = p.in_c, HID = p.hidden, OW = p.out_w, CO = p.out_c;
+  const long H = static_cast<long>(p.in_h), S = p.stride, K = p.kernel, pad = p.kernel / 2;
+  const size_t row = W * HID, nr = ks.gemm_nr;
+  const size_t per_thread = fused_ir_scratch_floats(p, t);
+  const size_t panels = (HID + nr - 1) / nr, groups = std::max<size_t>(1, t.channel_groups);
+  if (trace) trace->spans.assign(static_cast<size_t>(pool.num_threads()), {});
+  auto now = [] { return std::chrono::steady_clock::now(); };
+  auto span = [&](int thread, int part, std::chrono::steady_clock::time_point t0) {
+    if (trace) trace->spans[static_cast<size_t>(thread)].push_back({part, t0, now()});
+  };
+
+  // pass 1: expand + depthwise of one slice of whole panels, all rows
+  pool.parallel_for(groups, [&](size_t g, int thread) {
+    const size_t c0 = std::min(HID, panels * g / groups * nr), c1 = std::min(HID, panels * (g + 1) / groups * nr);
+    if (c1 <= c0) return;
+    const size_t cn = c1 - c0;
+    float* win = scratch + static_cast<size_t>(thread) * per_thread;
+    kernels::DwConvParams dp{p.in_h, W, cn, p.out_h, OW, p.kernel, p.stride, p.kernel / 2, 0.f, 6.f};
+    dp.pixel_stride = HID;
+    const WindowSlice slice{HID, c0, cn};
+    RowWindow st;
+    for (size_t oy0 = 0; oy0 < p.out_h; oy0 += t.band_rows) {
+      const size_t oy1 = std::min(p.out_h, oy0 + t.band_rows);
+      const long lo = std::max<long>(0, static_cast<long>(oy0) * S - pad);
+      const long hi = std::min<long>(H, static_cast<long>(oy1 - 1) * S - pad + K);
+      std::chrono::steady_clock::time_point t0;
+      if (trace) t0 = now();
+      const long w1 = st.make_room(win, row, t.window_rows, lo, hi, oy0 == 0, slice);
+      const long wbase = st.wbase;
+      if (hi > w1) {
+        ks.gemm(static_cast<size_t>(hi - w1) * W, cn, C, in + static_cast<size_t>(w1) * W * C, C,
+                w.expand + c0 / nr * (C + 1) * nr, win + static_cast<size_t>(w1 - wbase) * row + c0, HID, nullptr,
+                HID, 0.f, 6.f);
+        st.w1 = hi;
+      }
+      std::chrono::steady_clock::time_point t1;
+      if (trace) {
+        span(thread, 0, t0);
+        t1 = now();
+      }
+      ks.dwconv(dp, win - static_cast<size_t>(wbase) * row + c0, w.dw + c0, w.dw_bias + c0, dwo + c0, oy0, oy1);
+      if (trace) span(thread, 1, t1);
+    }
+  });
+
+  // pass 2: the project GEMM over row chunks
+  const size_t chunks = std::max<size_t>(1, std::min(t.chunks, p.out_h));
+  pool.parallel_for(chunks, [&](size_t c, int thread) {
+    const size_t r0 = p.out_h * c / chunks, r1 = p.out_h * (c + 1) / chunks;
+    if (r1 <= r0) return;
+    std::chrono::steady_clock::time_point t0;
+    if (trace) t0 = now();
+    ks.gemm((r1 - r0) * OW, CO, HID, dwo + r0 * OW * HID, HID, w.project, out + r0 * OW * CO, CO,
+            p.residual ? in + r0 * OW * CO : nullptr, CO, -kInf, kInf);
+    span(thread, 2, t0);
+  });
 }
 
 }  // namespace litepose::ops

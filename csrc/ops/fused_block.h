@@ -40,6 +40,11 @@ namespace litepose::ops {
 // deconvolution rows of the head's tail), kept from one band to the next
 // and from one of the thread's chunks to the next when the chunk continues
 // the last one (`next`).
+// Floats [c0, c0 + cn) of every pixel of pixel_floats (0: whole rows).
+struct WindowSlice {
+  size_t pixel_floats = 0, c0 = 0, cn = 0;
+};
+
 struct RowWindow {
   long wbase = 0, w1 = 0;  // the window holds rows [wbase, w1)
   size_t next = SIZE_MAX;  // first output row of the chunk that would continue it
@@ -57,7 +62,10 @@ struct RowWindow {
   // window's start when hi would pass `cap` rows.  Returns the first row
   // the caller must produce: rows [ret, hi) go to win + (row - wbase) *
   // row_floats; the caller then sets w1 = hi.
-  long make_room(float* win, size_t row_floats, size_t cap, long lo, long hi, bool fresh);
+  // `slice`: only those floats of each pixel are in use (the channel split
+  // below): a move copies just them.
+  long make_room(float* win, size_t row_floats, size_t cap, long lo, long hi, bool fresh,
+                 WindowSlice slice = WindowSlice());
 };
 
 // RowWindow per pool thread, without allocation up to 16 threads.
@@ -99,6 +107,8 @@ struct FusedIRTiling {
   size_t window_rows = 0;
   size_t chunks = 1;
   bool recompute = false;  // expand every band's rows afresh (no sliding)
+  // > 0: split the hidden channels instead of the rows (fused_ir_channel_split)
+  size_t channel_groups = 0;
 };
 
 // Knobs for choosing the tiling (tests and benchmarks; 0 = automatic).
@@ -140,5 +150,28 @@ struct FusedIRTrace {
 void fused_inverted_residual(const KernelSet& ks, ThreadPool& pool, const FusedIRParams& p,
                              const FusedIRWeights& w, const FusedIRTiling& t, const float* in,
                              float* out, float* scratch, FusedIRTrace* trace);
+
+// Channel split, for several threads on small maps, where the halo rows
+// that split rows expand twice are a large share of the work (LitePose's
+// stage 3 at 28 x 28 or 32 x 32 on 2 threads: 6 halo rows on 14-16 rows per
+// thread, 37-43% more expand work).  Two passes:
+//   1. channel_groups tasks, each a slice of whole GEMM panels of the hidden
+//      channels (the last may be partial): it slides its own window down
+//      the whole image (expand the slice's columns of the new rows, the
+//      depthwise of the slice, DwConvParams::pixel_stride = hidden) and
+//      writes the slice of the depthwise output `dwo` [out_h][out_w][hidden].
+//      No row is expanded twice.
+//   2. the project GEMM (+ residual) over row chunks of dwo.
+// dwo makes one round trip through the cache hierarchy (out_h x out_w x
+// hidden floats: 2.3 MB for S's stage 3), which the row bands avoid, so the
+// network picks this only where the halo is large (network.cpp, plan()).
+// Exactness: pass 1 computes every expanded and depthwise value as the
+// unfused layers do (panels and channels are independent), pass 2 is the
+// unfused project GEMM, so the result equals the unfused block bit for bit.
+// t: fused_ir_split_tiling; scratch as for fused_inverted_residual.
+FusedIRTiling fused_ir_split_tiling(const FusedIRParams& p, int threads, const FusedIRTuning& tu, size_t nr);
+void fused_ir_channel_split(const KernelSet& ks, ThreadPool& pool, const FusedIRParams& p, const FusedIRWeights& w,
+                            const FusedIRTiling& t, const float* in, float* out, float* dwo, float* scratch,
+                            FusedIRTrace* trace);
 
 }  // namespace litepose::ops

@@ -189,6 +189,56 @@ TEST(dwconv_row_groups_cover_every_row_for_any_thread_count) {
   }
 }
 
+TEST(dwconv_channel_slice_reads_and_writes_only_its_channels) {
+  // DwConvParams::pixel_stride: the slice [c0, c0 + cn) of tensors with ld
+  // channels per pixel (the channel-split fused block computes its share of
+  // the hidden channels this way).  Input and weight channels outside the
+  // slice hold NaN: if any reached an output the comparison fails; output
+  // channels outside the slice must keep their sentinel.
+  const size_t sizes[][2] = {{1, 1}, {7, 7}, {10, 9}, {4, 40}};
+  const size_t slices[][3] = {{40, 0, 17}, {40, 8, 32}, {64, 16, 48}, {100, 32, 35}, {100, 96, 4}, {720, 352, 368}};
+  const float nan = std::nanf("");
+  for (const ops::KernelSet* ks : ops::available_kernel_sets()) {
+    ops::ThreadPool pool(2);
+    for (auto& hw : sizes)
+      for (auto& sl : slices)
+        for (int k : {3, 5, 7})
+          for (int s : {1, 2}) {
+            const size_t h = hw[0], w = hw[1], ld = sl[0], c0 = sl[1], cn = sl[2];
+            if (ld == 720 && (h > 7 || k != 7)) continue;  // one wide case, kept small for qemu
+            const unsigned seed = unsigned(h * 131 + w + ld + c0 + k + s);
+            auto x = randn(cn * h * w, seed);
+            auto wt = randn(cn * k * k, seed + 1, 0.3f);
+            auto bias = randn(cn, seed + 2);
+            auto r = ref::conv2d(x, cn, h, w, wt, cn, k, s, k / 2, static_cast<int>(cn), bias);
+            ref::clamp(r, 0, 6);
+            // the slice's data inside ld-channel tensors, NaN elsewhere
+            auto xs = to_nhwc(x, cn, h, w);
+            auto ws = ops::pack_dwconv_weights(wt.data(), cn, k);
+            std::vector<float> xw(h * w * ld, nan), ww(size_t(k * k) * ld, nan), bw(ld, nan);
+            for (size_t i = 0; i < h * w; ++i)
+              for (size_t c = 0; c < cn; ++c) xw[i * ld + c0 + c] = xs[i * cn + c];
+            for (size_t t = 0; t < size_t(k * k); ++t)
+              for (size_t c = 0; c < cn; ++c) ww[t * ld + c0 + c] = ws.data()[t * cn + c];
+            for (size_t c = 0; c < cn; ++c) bw[c0 + c] = bias[c];
+            kernels::DwConvParams p{h, w, cn, r.h, r.w, k, s, k / 2, 0.f, 6.f};
+            p.pixel_stride = ld;
+            std::vector<float> outw(r.h * r.w * ld, -7.f);
+            ops::dwconv(*ks, pool, p, xw.data() + c0, ww.data() + c0, bw.data() + c0, outw.data() + c0);
+            std::vector<float> got(r.h * r.w * cn);
+            int outside = 0;
+            for (size_t i = 0; i < r.h * r.w; ++i)
+              for (size_t c = 0; c < ld; ++c) {
+                if (c >= c0 && c < c0 + cn) got[i * cn + c - c0] = outw[i * ld + c];
+                else outside += outw[i * ld + c] != -7.f;
+              }
+            auto what = desc(*ks, "dwconv slice %zux%zu ld=%zu c0=%zu cn=%zu k=%d s=%d", h, w, ld, c0, cn, k, s);
+            CHECK_MSG(compare(got, r, what) == 0, what);
+            CHECK_MSG(outside == 0, what << ": " << outside << " values outside the slice written");
+          }
+  }
+}
+
 TEST(deconv_matches_reference_and_accumulates) {
   const size_t sizes[][2] = {{1, 1}, {2, 3}, {7, 5}, {15, 7}, {4, 9}};
   for (const ops::KernelSet* ks : ops::available_kernel_sets()) {

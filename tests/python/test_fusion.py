@@ -2,8 +2,8 @@
 head tail (csrc/ops/fused_tail.*) against the unfused layers
 (LITEPOSE_FUSE=0): the outputs must be bit-identical, on every ISA this CPU
 runs, at 1 and 3 threads, for odd image sizes and for every band geometry
-(band heights, window slack, chunks, recompute), including stages that mix
-fused and unfused blocks.  Fusion is chosen when the Network is built, from
+(band heights, window slack, chunks, recompute) and the channel split of
+several threads, including stages that mix fused and unfused blocks.  Fusion is chosen when the Network is built, from
 LITEPOSE_FUSE and the LITEPOSE_FUSE_* tuning variables."""
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from litepose.convert import random_model_bytes
 
 ISAS = _core.available_isas()
 SIZES = ((48, 80), (64, 64), (32, 112))
-KNOBS = ("LITEPOSE_FUSE", "LITEPOSE_FUSE_MIN_KB", "LITEPOSE_FUSE_HALO_PCT", "LITEPOSE_FUSE_BAND", "LITEPOSE_FUSE_SLACK",
-         "LITEPOSE_FUSE_CHUNKS", "LITEPOSE_FUSE_CACHE_KB", "LITEPOSE_FUSE_RECOMPUTE", "LITEPOSE_DECONV")
+KNOBS = ("LITEPOSE_FUSE", "LITEPOSE_FUSE_MIN_KB", "LITEPOSE_FUSE_HALO_PCT", "LITEPOSE_FUSE_SPLIT_PCT",
+         "LITEPOSE_FUSE_BAND", "LITEPOSE_FUSE_SLACK", "LITEPOSE_FUSE_CHUNKS", "LITEPOSE_FUSE_CACHE_KB", "LITEPOSE_FUSE_RECOMPUTE", "LITEPOSE_DECONV")
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,14 @@ def test_fused_equals_unfused_bit_for_bit(monkeypatch, models, inputs, arch, thr
                 {"LITEPOSE_FUSE": 1, "LITEPOSE_FUSE_BAND": 3, "LITEPOSE_FUSE_SLACK": 5, "LITEPOSE_FUSE_CHUNKS": 2},
                 {"LITEPOSE_FUSE": 1, "LITEPOSE_FUSE_RECOMPUTE": 1, "LITEPOSE_FUSE_BAND": 4},
                 # mixed stages: only blocks with a large expanded tensor fused
-                {"LITEPOSE_FUSE": "auto", "LITEPOSE_FUSE_MIN_KB": 300}):
+                {"LITEPOSE_FUSE": "auto", "LITEPOSE_FUSE_MIN_KB": 300},
+                # the channel split (several threads) for every block with
+                # enough GEMM panels: groups of 1-2 panels, a window that
+                # moves its slice every band, a partial last panel
+                {"LITEPOSE_FUSE": 1, "LITEPOSE_FUSE_SPLIT_PCT": 0},
+                {"LITEPOSE_FUSE": 1, "LITEPOSE_FUSE_SPLIT_PCT": 0, "LITEPOSE_FUSE_CHUNKS": 8},
+                {"LITEPOSE_FUSE": 1, "LITEPOSE_FUSE_SPLIT_PCT": 0, "LITEPOSE_FUSE_BAND": 1, "LITEPOSE_FUSE_SLACK": 0},
+                {"LITEPOSE_FUSE": "auto", "LITEPOSE_FUSE_MIN_KB": 1, "LITEPOSE_FUSE_SPLIT_PCT": 30}):
         out = _run(_net(monkeypatch, models[arch], threads, isa, **env), inputs)
         _assert_identical(out, ref)
 
@@ -153,6 +160,32 @@ def test_auto_unfuses_blocks_split_too_thin(monkeypatch, models):
     for env in ({"LITEPOSE_FUSE": "auto", "LITEPOSE_FUSE_MIN_KB": 1, "LITEPOSE_FUSE_HALO_PCT": 100000},
                 {"LITEPOSE_FUSE": 1}):
         assert "stage.0.1.depth_conv" in _fused_rows(_net(monkeypatch, models["XS"], 16, "auto", **env), x)
+
+
+def _split_blocks(net, x):
+    with litepose.profile(net) as prof:
+        net.forward(x)
+    rows = [r for r in prof.result.rows if r.kernel.startswith("split:")]
+    assert {r.op for r in rows} <= {"gemm", "dwconv"} and len(rows) % 3 == 0  # three rows per block
+    return {r.name.rsplit(".", 1)[0] for r in rows}
+
+
+def test_auto_splits_channels_where_the_halo_is_large(monkeypatch, models):
+    # M at 448 on 2 threads: the 28 x 28 blocks (stages 2 and 3) would give
+    # each thread 14 rows and a 6-row halo (43% more expand work); they
+    # split their hidden channels instead.  Stage 2's first block is not
+    # fused (its expanded tensor is below 1 MiB), nor is any block at 1
+    # thread split.
+    x = np.random.default_rng(2).standard_normal((1, 3, 448, 448)).astype(np.float32)
+    net = _net(monkeypatch, models["M"], 2, "auto")
+    split = _split_blocks(net, x)
+    want = {f"stage.2.{i}" for i in range(1, 10)} | {f"stage.3.{i}" for i in range(10)}
+    assert split == want, sorted(split ^ want)
+    ref = _net(monkeypatch, models["M"], 2, "auto", LITEPOSE_FUSE=0).forward(x)
+    _assert_identical([net.forward(x)], [ref])
+    net.num_threads = 1
+    assert _split_blocks(net, x) == set()
+    assert not _split_blocks(_net(monkeypatch, models["M"], 2, "auto", LITEPOSE_FUSE_SPLIT_PCT=50), x)
 
 
 def test_bad_fuse_value(monkeypatch, models):

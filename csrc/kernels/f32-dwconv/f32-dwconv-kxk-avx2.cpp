@@ -71,7 +71,7 @@ struct RowCtx {
   const float* in;  // input at (row 0, col 0, channel c0)
   const float* w;   // weights at (tap 0, channel c0)
   float* out;       // output at (first output row, col 0, channel c0)
-  size_t C, ostride;
+  size_t C, ostride;  // C: floats per pixel (dw_pixel_stride)
   long W, iy_base, ix_origin;
   int K, S;
   int ky0[2], ky1[2];  // valid kernel rows of each output row of the group
@@ -268,8 +268,8 @@ inline Layer start_layer(const DwConvParams& p, long s) {
   L.xi0 = (L.pad + s - 1) / s;
   L.xi1 = std::max<long>(L.xi0, std::min<long>(L.OW, W - L.K + L.pad >= 0 ? (W - L.K + L.pad) / s + 1 : 0));
   RowCtx& r = L.r;
-  r.C = p.channels;
-  r.ostride = p.out_w * p.channels;
+  r.C = dw_pixel_stride(p);
+  r.ostride = p.out_w * r.C;
   r.W = W;
   r.K = p.kernel;
   r.S = static_cast<int>(s);
@@ -297,7 +297,7 @@ inline long start_pair(Layer& L, size_t oy, int R) {
 template <int KK, int S>  // 0: any kernel size / stride, read from p
 void run(const DwConvParams& p, const float* in, const float* w, const float* bias, float* out,
          size_t oy0, size_t oy1) {
-  const size_t C = p.channels;
+  const size_t C = p.channels, LD = dw_pixel_stride(p);
   const long s = S ? S : p.stride;
   Layer L = start_layer(p, s);
   RowCtx& r = L.r;
@@ -319,10 +319,10 @@ void run(const DwConvParams& p, const float* in, const float* w, const float* bi
       const bool pf = oy + static_cast<size_t>(R) < oy1 && pf1 > pf0;
       r.npf = pf ? static_cast<int>(pf1 - pf0) : 0;
       for (size_t c0 = g0; c0 < g1; c0 += 8) {
-        r.pf = pf ? in + static_cast<size_t>(pf0) * p.in_w * C + c0 : nullptr;
+        r.pf = pf ? in + static_cast<size_t>(pf0) * p.in_w * LD + c0 : nullptr;
         r.in = in + c0;
         r.w = w + c0;
-        r.out = out + oy * p.out_w * C + c0;
+        r.out = out + oy * p.out_w * LD + c0;
         if (C - c0 >= 8) {
           r.bias = _mm256_loadu_ps(bias + c0);
           sweep_rows<KK, S, false>(r, R, OW, xi0, xi1);
@@ -347,7 +347,7 @@ void run_columns(const DwConvParams& p, const float* in, const float* w, const f
   for (size_t oy = oy0; oy < oy1;) {
     const int R = oy + 1 < oy1 ? 2 : 1;
     start_pair(L, oy, R);
-    float* orow = out + oy * p.out_w * C;
+    float* orow = out + oy * p.out_w * L.r.C;
     if (R == 2) sweep_columns<KK, S, 2>(L.r, in, w, bias, orow, C, L.OW, L.xi0, L.xi1);
     else sweep_columns<KK, S, 1>(L.r, in, w, bias, orow, C, L.OW, L.xi0, L.xi1);
     oy += static_cast<size_t>(R);

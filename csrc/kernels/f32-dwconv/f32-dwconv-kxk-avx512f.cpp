@@ -77,7 +77,7 @@ struct RowCtx {
   const float* in;    // input at (row 0, col 0, channel c0)
   const float* w;     // weights at (tap 0, channel c0)
   float* out;         // output at (first output row, col 0, channel c0)
-  size_t C, W;        // channels, input width
+  size_t C, W;        // floats per pixel (dw_pixel_stride), input width
   size_t ostride;     // floats per output row
   long ix_origin;     // input column of output column 0, tap 0: -pad
   int ky0[3], ky1[3]; // valid kernel rows of each output row of the group
@@ -256,15 +256,15 @@ __attribute__((always_inline)) inline void dispatch_block(const RowCtx& r, int R
 template <int K, int S, int T>
 void run(const DwConvParams& p, const float* in, const float* w, const float* bias, float* out,
          size_t oy0, size_t oy1) {
-  const size_t C = p.channels, OW = p.out_w;
+  const size_t C = p.channels, OW = p.out_w, LD = dw_pixel_stride(p);
   const long H = static_cast<long>(p.in_h), W = static_cast<long>(p.in_w), pad = p.pad;
   // Output columns whose taps are all inside the image: [xi0, xi1).
   const long xi0 = (pad + S - 1) / S;
   const long xi1 = std::max<long>(xi0, std::min<long>(static_cast<long>(OW), W - K + pad >= 0 ? (W - K + pad) / S + 1 : 0));
   RowCtx r;
-  r.C = C;
+  r.C = LD;
   r.W = p.in_w;
-  r.ostride = OW * C;
+  r.ostride = OW * LD;
   r.ix_origin = -pad;
   r.vmin = _mm512_set1_ps(p.min);
   r.vmax = _mm512_set1_ps(p.max);
@@ -291,11 +291,11 @@ void run(const DwConvParams& p, const float* in, const float* w, const float* bi
       const bool pf = oy + R < oy1 && pf1 > pf0;
       r.npf = pf ? static_cast<int>(pf1 - pf0) : 0;
       for (size_t c0 = g0; c0 < g1; c0 += 16) {
-        r.pf = pf ? in + static_cast<size_t>(pf0) * p.in_w * C + c0 : nullptr;
+        r.pf = pf ? in + static_cast<size_t>(pf0) * p.in_w * LD + c0 : nullptr;
         r.mk = lane_mask(C - c0);
         r.in = in + c0;
         r.w = w + c0;
-        r.out = out + oy * OW * C + c0;
+        r.out = out + oy * OW * LD + c0;
         r.bias = _mm512_maskz_loadu_ps(r.mk, bias + c0);
         for (long x0 = 0; x0 < static_cast<long>(OW); x0 += T) {
           const int tb = static_cast<int>(std::min<long>(T, static_cast<long>(OW) - x0));
@@ -325,14 +325,14 @@ void run(const DwConvParams& p, const float* in, const float* w, const float* bi
 template <int K, int S, int T>
 void run_columns(const DwConvParams& p, const float* in, const float* w, const float* bias, float* out,
                  size_t oy0, size_t oy1) {
-  const size_t C = p.channels, OW = p.out_w;
+  const size_t C = p.channels, OW = p.out_w, LD = dw_pixel_stride(p);
   const long H = static_cast<long>(p.in_h), W = static_cast<long>(p.in_w), pad = p.pad;
   const long xi0 = (pad + S - 1) / S;
   const long xi1 = std::max<long>(xi0, std::min<long>(static_cast<long>(OW), W - K + pad >= 0 ? (W - K + pad) / S + 1 : 0));
   RowCtx r;
-  r.C = C;
+  r.C = LD;
   r.W = p.in_w;
-  r.ostride = OW * C;
+  r.ostride = OW * LD;
   r.ix_origin = -pad;
   r.vmin = _mm512_set1_ps(p.min);
   r.vmax = _mm512_set1_ps(p.max);
@@ -354,7 +354,7 @@ void run_columns(const DwConvParams& p, const float* in, const float* w, const f
         r.mk = lane_mask(C - c0);
         r.in = in + c0;
         r.w = w + c0;
-        r.out = out + oy * OW * C + c0;
+        r.out = out + oy * OW * LD + c0;
         r.bias = _mm512_maskz_loadu_ps(r.mk, bias + c0);
         dispatch_block<K, S, T>(r, R, kind, x0, tb);
       }
@@ -366,7 +366,7 @@ void run_columns(const DwConvParams& p, const float* in, const float* w, const f
 // Any K / stride: one output pixel at a time, taps checked.
 void run_generic(const DwConvParams& p, const float* in, const float* w, const float* bias, float* out,
                  size_t oy0, size_t oy1) {
-  const size_t C = p.channels;
+  const size_t C = p.channels, LD = dw_pixel_stride(p);
   const int k = p.kernel, s = p.stride, pad = p.pad;
   const long H = static_cast<long>(p.in_h), W = static_cast<long>(p.in_w);
   const __m512 vmin = _mm512_set1_ps(p.min), vmax = _mm512_set1_ps(p.max);
@@ -381,13 +381,13 @@ void run_generic(const DwConvParams& p, const float* in, const float* w, const f
           for (int kx = 0; kx < k; ++kx) {
             const long ix = static_cast<long>(ox) * s - pad + kx;
             if (ix < 0 || ix >= W) continue;
-            const float* ip = in + (static_cast<size_t>(iy) * p.in_w + static_cast<size_t>(ix)) * C + c0;
-            const float* wp = w + static_cast<size_t>(ky * k + kx) * C + c0;
+            const float* ip = in + (static_cast<size_t>(iy) * p.in_w + static_cast<size_t>(ix)) * LD + c0;
+            const float* wp = w + static_cast<size_t>(ky * k + kx) * LD + c0;
             acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, ip), _mm512_maskz_loadu_ps(mk, wp), acc);
           }
         }
         acc = _mm512_min_ps(_mm512_max_ps(acc, vmin), vmax);
-        _mm512_mask_storeu_ps(out + (oy * p.out_w + ox) * C + c0, mk, acc);
+        _mm512_mask_storeu_ps(out + (oy * p.out_w + ox) * LD + c0, mk, acc);
       }
 }
 

@@ -54,7 +54,7 @@ struct Ctx {
   const float* w;
   const float* bias;
   float* out;   // output row oy, pixel 0, channel 0
-  size_t C;
+  size_t C;     // floats per pixel (dw_pixel_stride)
   long W, OW, pad;
   float32x4_t vmin, vmax;
 };
@@ -111,18 +111,18 @@ inline void tile(const Ctx& g, long iy0, int ky0, int ky1, long ox0, int tb, siz
 template <int K, int S>
 void run(const DwConvParams& p, const float* in, const float* w, const float* bias, float* out,
          size_t oy0, size_t oy1) {
-  const size_t C = p.channels, C4 = C & ~size_t(3), rem = C - C4;
+  const size_t C = p.channels, C4 = C & ~size_t(3), rem = C - C4, LD = dw_pixel_stride(p);
   const long H = static_cast<long>(p.in_h), W = static_cast<long>(p.in_w);
   const long OW = static_cast<long>(p.out_w), pad = p.pad;
   // Output columns whose K taps are all inside the image: [xi0, xi1).
   const long xi0 = (pad + S - 1) / S;
   const long xi1 = std::max<long>(xi0, std::min<long>(OW, W - K + pad >= 0 ? (W - K + pad) / S + 1 : 0));
-  Ctx g{in, w, bias, nullptr, C, W, OW, pad, vdupq_n_f32(p.min), vdupq_n_f32(p.max)};
+  Ctx g{in, w, bias, nullptr, LD, W, OW, pad, vdupq_n_f32(p.min), vdupq_n_f32(p.max)};
   for (size_t oy = oy0; oy < oy1; ++oy) {
     const long iy0 = static_cast<long>(oy) * S - pad;
     const int ky0 = static_cast<int>(std::max<long>(0, -iy0));
     const int ky1 = static_cast<int>(std::min<long>(K, H - iy0));
-    g.out = out + oy * p.out_w * C;
+    g.out = out + oy * p.out_w * LD;
     for (long x0 = 0; x0 < OW; x0 += kT) {
       const int tb = static_cast<int>(std::min<long>(kT, OW - x0));
       if (tb == kT && x0 >= xi0 && x0 + kT <= xi1) {
